@@ -1,0 +1,32 @@
+# mailflow-lab: set-up and checks. `make lab` to learn, `make test` to check everything.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test lint unit venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: venv
+	$(BIN)/jupyter lab notebooks/
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+unit: venv
+	$(BIN)/python -m pytest
+
+test: lint unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist

@@ -1,0 +1,1 @@
+"""Email authentication verdicts over the lab DNS: SPF, DKIM, DMARC."""

@@ -1,0 +1,1 @@
+"""The lab DNS: zones, the in-process resolver, the loopback server and live mode."""

@@ -1,0 +1,57 @@
+"""BIND zone files and text read with dnspython, mistakes reported with file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dns.exception
+import dns.name
+import dns.zone
+
+from ..datafile import LabDataError
+
+DEFAULT_TTL = 3600
+
+
+def zone_from_text(text: str, origin: str = ".", source: str = "<zone text>") -> dns.zone.Zone:
+    """Parse BIND zone text; the origin may be "." so one text can hold any names."""
+    try:
+        return _parse(text, origin, source)
+    except dns.exception.DNSException as exc:
+        problem = str(exc).removeprefix(f"{source}:").split(": ", 1)[-1]
+        line = _first_bad_line(text, origin, source)
+        raise LabDataError(source, f"line {line}", f"zone syntax error: {problem}") from None
+
+
+def _parse(text: str, origin: str, source: str) -> dns.zone.Zone:
+    # Absolute names throughout, so answers carry full names (relativize=False).
+    # Records without a TTL get the lab default (one hour) when the text sets no $TTL.
+    if "$TTL" not in text.upper():
+        text = f"$TTL {DEFAULT_TTL}\n{text}"
+    return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False, filename=source)
+
+
+def _first_bad_line(text: str, origin: str, source: str) -> int:
+    """The first line whose inclusion makes the text fail to parse (dnspython may name the next one)."""
+    lines = text.splitlines()
+    good, bad = 0, len(lines)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        try:
+            _parse("\n".join(lines[:middle]) + "\n", origin, source)
+            good = middle
+        except dns.exception.DNSException:
+            bad = middle
+    return bad
+
+
+def zone_from_file(path: Path, origin: str | None = None) -> dns.zone.Zone:
+    """Read a zone file; its origin is `$ORIGIN`, else the given one, else the file name (x.com.zone)."""
+    if origin is None:
+        stem = path.name.removesuffix(".zone")
+        origin = stem if stem.endswith(".") else stem + "."
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LabDataError(path, "", f"cannot be read ({exc.strerror or exc})") from None
+    return zone_from_text(text, origin=origin, source=str(path))

@@ -1,0 +1,1 @@
+"""The simulated world: dataclasses and the TOML loader."""

@@ -1,0 +1,321 @@
+"""Loading a world from data/worlds/<name>.toml and its zone files, every mistake named by file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..datafile import (
+    LabDataError,
+    Table,
+    load_toml,
+    parse_domain,
+    parse_email,
+    parse_ip,
+    parse_network,
+)
+from ..labdns.resolver import LabDNS
+from ..labdns.zones import zone_from_file
+from .model import (
+    AcceptedDomain,
+    Device,
+    DkimSigningConfig,
+    InboundConnector,
+    Mailbox,
+    Network,
+    OrgSettings,
+    OutsideOrganisation,
+    Site,
+    Tenant,
+    World,
+)
+
+DATA_DIR_NAME = "data"
+DEFAULT_WORLD = "contoso"
+
+_IP = "an IPv4 or IPv6 address such as 203.0.113.10"
+_CIDR = "an address range in CIDR form such as 203.0.113.0/24 (host bits zero)"
+_EMAIL = "an email address such as alex@contoso.com"
+_DOMAIN = "a domain name such as contoso.com"
+
+
+def data_dir() -> Path:
+    """The kit's data folder: packaged inside an installed wheel, or the repository's data/."""
+    packaged = Path(__file__).resolve().parent.parent / DATA_DIR_NAME
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / DATA_DIR_NAME
+
+
+def world_path(name_or_path: str | Path = DEFAULT_WORLD) -> Path:
+    """A world name ("contoso") or a path to a .toml file -> the file's path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        return candidate
+    path = data_dir() / "worlds" / f"{name_or_path}.toml"
+    if not path.exists():
+        known = sorted(p.stem for p in (data_dir() / "worlds").glob("*.toml"))
+        raise FileNotFoundError(f"no world named {name_or_path!r} (known: {', '.join(known)})")
+    return path
+
+
+def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> World:
+    """Read and check a world file; raises LabDataError naming the file and key on any mistake."""
+    path = world_path(name_or_path)
+    top = Table(path, load_toml(path))
+    name = top.str("name", path.stem)
+    description = top.str("description", "")
+    zone_files = [_relative(path, text) for text in top.str_list("zones", [])]
+    tenant = _tenant(top.table("tenant"), path)
+    network = _network(top.table("network"))
+    outside = [_outside(t) for t in top.tables("outside")]
+    devices = [_device(t) for t in top.tables("devices")]
+    top.done()
+    world = World(name, description, tenant, outside, network, devices, zone_files, source=path)
+    _check_world(world, path)
+    return world
+
+
+def load_world_dns(world: World) -> LabDNS:
+    """The lab resolver over a world's zone files (zone mistakes are reported with file and line)."""
+    dns = LabDNS()
+    for zone_file in world.zone_files:
+        zone = zone_from_file(zone_file)
+        try:
+            dns.add_zone(zone)
+        except ValueError as exc:
+            raise LabDataError(zone_file, "", str(exc)) from None
+    return dns
+
+
+def _relative(world_file: Path, text: str) -> Path:
+    return (world_file.parent / text).resolve()
+
+
+def _tenant(t: Table, path: Path) -> Tenant:
+    name = t.str("name")
+    initial_domain = t.parsed("initial_domain", parse_domain, _DOMAIN)
+    domains = [_accepted_domain(d) for d in t.tables("accepted_domains")]
+    settings = _settings(t.table("settings", required=False))
+    mailboxes = [_mailbox(m) for m in t.tables("mailboxes")]
+    connectors = [_connector(c) for c in t.tables("inbound_connectors")]
+    dkim = [_dkim(d, path) for d in t.tables("dkim")]
+    t.done()
+    if not any(d.name == initial_domain for d in domains):
+        domains.append(AcceptedDomain(initial_domain))
+    return Tenant(name, initial_domain, domains, settings, mailboxes, connectors, dkim)
+
+
+def _accepted_domain(t: Table) -> AcceptedDomain:
+    domain = AcceptedDomain(
+        name=t.parsed("name", parse_domain, _DOMAIN),
+        domain_type=t.choice("type", ("Authoritative", "InternalRelay", "ExternalRelay"), "Authoritative"),
+        default=t.bool("default", False),
+    )
+    t.done()
+    return domain
+
+
+def _settings(t: Table) -> OrgSettings:
+    settings = OrgSettings(
+        smtp_client_authentication_disabled=t.bool("smtp_client_authentication_disabled", True),
+        security_defaults=t.bool("security_defaults", False),
+        reject_direct_send=t.bool("reject_direct_send", False),
+        allow_legacy_tls_clients=t.bool("allow_legacy_tls_clients", False),
+        basic_auth_disabled=t.bool("basic_auth_disabled", False),
+    )
+    t.done()
+    return settings
+
+
+def _mailbox(t: Table) -> Mailbox:
+    mailbox = Mailbox(
+        address=t.parsed("address", parse_email, _EMAIL),
+        display_name=t.str("display_name", ""),
+        password=t.str("password", None),
+        mailbox_type=t.choice("type", ("User", "Shared"), "User"),  # type: ignore[arg-type]
+        # Left out = $null: follow the tenant (Set-CASMailbox ... $null).
+        smtp_client_authentication_disabled=t.bool("smtp_client_authentication_disabled", None),
+        send_as_trustees=t.parsed_list("send_as_trustees", parse_email, _EMAIL, []),
+    )
+    if mailbox.mailbox_type == "Shared" and mailbox.password is not None:
+        raise t.error("password", "a shared mailbox has no sign-in, so no password")
+    t.done()
+    return mailbox
+
+
+def _connector(t: Table) -> InboundConnector:
+    connector = InboundConnector(
+        name=t.str("name"),
+        connector_type=t.choice("connector_type", ("OnPremises", "Partner"), "OnPremises"),  # type: ignore[arg-type]
+        sender_ip_addresses=t.parsed_list("sender_ip_addresses", parse_network, _CIDR, []),
+        sender_domains=t.parsed_list("sender_domains", _sender_domain, f"* or {_DOMAIN}", ["*"]),
+        tls_sender_certificate_name=t.parsed("tls_sender_certificate_name", _certificate_name, _DOMAIN, None),
+        require_tls=t.bool("require_tls", False),
+        restrict_domains_to_ip_addresses=t.bool("restrict_domains_to_ip_addresses", False),
+        restrict_domains_to_certificate=t.bool("restrict_domains_to_certificate", False),
+        enabled=t.bool("enabled", True),
+    )
+    # New-InboundConnector accepts IPv4 ranges from /24 to /32 only (SenderIPAddresses).
+    for index, network in enumerate(connector.sender_ip_addresses):
+        if network.version != 4 or network.prefixlen < 24:
+            raise t.error(
+                f"sender_ip_addresses[{index}]",
+                f"expected an IPv4 address or range from /24 to /32, got {network}",
+            )
+    if not connector.sender_ip_addresses and not connector.tls_sender_certificate_name:
+        raise t.error(
+            "sender_ip_addresses",
+            "a connector needs sender_ip_addresses or tls_sender_certificate_name to recognise mail",
+        )
+    t.done()
+    return connector
+
+
+def _dkim(t: Table, path: Path) -> DkimSigningConfig:
+    keys_table = t.table("keys", required=False)
+    keys: dict[str, Path] = {}
+    for selector in keys_table.keys():  # every key of this table is a selector name
+        key_path = _relative(path, keys_table.str(selector))
+        if not key_path.is_file():
+            raise keys_table.error(selector, f"key file {key_path} does not exist")
+        keys[selector] = key_path
+    keys_table.done()
+    config = DkimSigningConfig(
+        domain=t.parsed("domain", parse_domain, _DOMAIN),
+        enabled=t.bool("enabled", False),
+        selector=t.str("selector", "selector1"),
+        keys=keys,
+        key_domain=t.parsed("key_domain", parse_domain, _DOMAIN, ""),
+    )
+    if config.enabled and config.selector not in keys:
+        raise t.error("selector", f"no key for selector {config.selector!r} under keys")
+    t.done()
+    return config
+
+
+def _network(t: Table) -> Network:
+    network = Network(
+        office=_site(t.table("office")),
+        sites=[_site(s) for s in t.tables("sites")],
+        microsoft365_outbound_ip=t.parsed("microsoft365_outbound_ip", parse_ip, _IP),
+    )
+    t.done()
+    return network
+
+
+def _site(t: Table) -> Site:
+    site = Site(
+        name=t.str("name"),
+        public_ip=t.parsed("public_ip", parse_ip, _IP),
+        dynamic=t.bool("dynamic", False),
+        shared=t.bool("shared", False),
+    )
+    t.done()
+    return site
+
+
+def _outside(t: Table) -> OutsideOrganisation:
+    org = OutsideOrganisation(
+        name=t.str("name"),
+        domains=t.parsed_list("domains", parse_domain, _DOMAIN),
+        mail_server=t.parsed("mail_server", parse_domain, "a host name such as mail.fabrikam.com"),
+        mailboxes=t.parsed_list("mailboxes", parse_email, _EMAIL, []),
+    )
+    for index, address in enumerate(org.mailboxes):
+        if address.rpartition("@")[2] not in org.domains:
+            raise t.error(f"mailboxes[{index}]", f"{address} is not in {', '.join(org.domains)}")
+    t.done()
+    return org
+
+
+def _device(t: Table) -> Device:
+    device = Device(
+        name=t.str("name"),
+        server=t.str("server"),
+        port=t.int("port", 587),
+        tls=t.choice("tls", ("none", "starttls", "implicit"), "starttls"),  # type: ignore[arg-type]
+        username=t.str("username", None),
+        password=t.str("password", None),
+        sender=t.parsed("sender", parse_email, _EMAIL),
+        source_ip=t.parsed("source_ip", parse_ip, _IP, None),
+        helo=t.str("helo", None),
+        tls_min_version=t.choice("tls_min_version", _TLS_VERSIONS, "TLSv1.2"),
+        tls_max_version=t.choice("tls_max_version", _TLS_VERSIONS, None),
+    )
+    if not 0 < device.port < 65536:
+        raise t.error("port", f"expected a port from 1 to 65535, got {device.port}")
+    t.done()
+    return device
+
+
+_TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+def _sender_domain(text: str) -> str:
+    return "*" if text.strip() == "*" else parse_domain(text.removeprefix("*."))
+
+
+def _certificate_name(text: str) -> str:
+    # A certificate name may be a wildcard such as *.contoso.com.
+    name = text.strip().lower()
+    parse_domain(name.removeprefix("*."))
+    return name
+
+
+def _check_world(world: World, path: Path) -> None:
+    """Rules that span tables: duplicates and names that must exist elsewhere in the world."""
+    tenant = world.tenant
+    seen: dict[str, int] = {}
+    for index, mailbox in enumerate(tenant.mailboxes):
+        where = f"tenant.mailboxes[{index}].address"
+        if mailbox.address in seen:
+            first = f"tenant.mailboxes[{seen[mailbox.address]}]"
+            raise LabDataError(path, where, f"duplicate mailbox {mailbox.address} (first at {first})")
+        seen[mailbox.address] = index
+        domain = mailbox.address.rpartition("@")[2]
+        if not tenant.is_accepted(domain):
+            raise LabDataError(path, where, f"{domain} is not an accepted domain of the tenant")
+    for index, mailbox in enumerate(tenant.mailboxes):
+        for t_index, trustee in enumerate(mailbox.send_as_trustees):
+            if trustee not in seen:
+                where = f"tenant.mailboxes[{index}].send_as_trustees[{t_index}]"
+                raise LabDataError(path, where, f"no mailbox {trustee} in the tenant")
+    for index, domain in enumerate(tenant.accepted_domains):
+        if [d.name for d in tenant.accepted_domains].count(domain.name) > 1:
+            where = f"tenant.accepted_domains[{index}].name"
+            raise LabDataError(path, where, f"duplicate accepted domain {domain.name}")
+    names: set[str] = set()
+    for index, connector in enumerate(tenant.inbound_connectors):
+        where = f"tenant.inbound_connectors[{index}]"
+        if connector.name.lower() in names:
+            raise LabDataError(path, f"{where}.name", f"duplicate connector name {connector.name!r}")
+        names.add(connector.name.lower())
+        cert = connector.tls_sender_certificate_name
+        # MFD: an OnPremises certificate connector names a certificate in one of your accepted domains.
+        if connector.connector_type == "OnPremises" and cert:
+            base = cert.removeprefix("*.")
+            if not any(base == d.name or base.endswith("." + d.name) for d in tenant.accepted_domains):
+                raise LabDataError(
+                    path,
+                    f"{where}.tls_sender_certificate_name",
+                    f"{cert} is not in an accepted domain of the tenant "
+                    f"({', '.join(d.name for d in tenant.accepted_domains)})",
+                )
+    for index, config in enumerate(tenant.dkim):
+        if not tenant.is_accepted(config.domain):
+            raise LabDataError(
+                path, f"tenant.dkim[{index}].domain", f"{config.domain} is not an accepted domain"
+            )
+    for index, org in enumerate(world.outside):
+        for domain in org.domains:
+            if tenant.is_accepted(domain):
+                raise LabDataError(
+                    path,
+                    f"outside[{index}].domains",
+                    f"{domain} is an accepted domain of the tenant",
+                )
+    if not any(d.default for d in tenant.accepted_domains):
+        tenant.accepted_domains[0].default = True
+    for index, zone_file in enumerate(world.zone_files):
+        if not zone_file.is_file():
+            raise LabDataError(path, f"zones[{index}]", f"zone file {zone_file} does not exist")
