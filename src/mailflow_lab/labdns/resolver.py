@@ -97,7 +97,10 @@ class LabDNS:
 
     # -- editing (a learner fixing DNS) ---------------------------------------------------------
     def set_records(self, name: NameLike, rdtype: str, values: Iterable[str], ttl: int = 3600) -> None:
-        """Replace the records of one type at a name, e.g. set_records("contoso.com", "TXT", ['"v=spf1 -all"'])."""
+        """Replace the records of one type at a name.
+
+        Example: ``set_records("contoso.com", "TXT", ['"v=spf1 -all"'])``.
+        """
         qname, kind = _name(name), dns.rdatatype.from_text(rdtype)
         with self._lock:
             zone = self._zone_or_error(qname)
