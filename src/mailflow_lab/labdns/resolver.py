@@ -230,16 +230,19 @@ def _find_node(zone: dns.zone.Zone, qname: dns.name.Name) -> dns.node.Node | Non
     if node is not None:
         return node
     # Empty non-terminal (RFC 8020): a name with descendants exists even without records.
-    for existing in zone.nodes:
-        if existing.derelativize(zone.origin).is_subdomain(qname):
-            return dns.node.Node()
-    # Wildcard at the closest encloser (RFC 4592 §3.3.1).
+    if _has_descendants(zone, qname):
+        return dns.node.Node()
+    # Wildcard at the closest encloser (RFC 4592 §3.3.1), which may itself be an empty non-terminal.
     encloser = qname.parent()
     while encloser.is_subdomain(zone.origin):
-        if zone.get_node(encloser) is not None or encloser == zone.origin:
+        if encloser == zone.origin or zone.get_node(encloser) is not None or _has_descendants(zone, encloser):
             return zone.get_node(dns.name.Name((b"*",)).concatenate(encloser))
         encloser = encloser.parent()
     return None
+
+
+def _has_descendants(zone: dns.zone.Zone, name: dns.name.Name) -> bool:
+    return any(existing.derelativize(zone.origin).is_subdomain(name) for existing in zone.nodes)
 
 
 def _soa(zone: dns.zone.Zone) -> dns.rrset.RRset | None:
