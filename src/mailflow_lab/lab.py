@@ -1,0 +1,241 @@
+"""A running lab: the world's DNS and Microsoft 365 endpoints on loopback, held by notebooks and tests."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import ssl
+import tempfile
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .clock import LabClock
+from .device import Device, Outcome
+from .labdns.server import DNSServer
+from .mailstore import MailStore
+from .runtime import LabRuntime
+from .smtp.mx import MXHandler
+from .smtp.outside import OutsideHandler
+from .smtp.servers import ServerThread
+from .smtp.submission import SubmissionHandler
+from .tlsmaterial import ClientCert, LabCA
+from .tokens import TokenIssuer
+from .trace import MessageTrace, TraceRecord
+from .transport import Transport
+from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
+from .world.model import World
+
+SUBMISSION_HOSTS = ("smtp.office365.com", "smtp-legacy.office365.com")
+
+
+@dataclass(frozen=True)
+class MailboxView:
+    """One mailbox's folders, read from disk each time."""
+
+    store: MailStore
+    address: str
+
+    def folder(self, name: str) -> list[EmailMessage]:
+        return self.store.folder(self.address, name)
+
+    def folders(self) -> list[str]:
+        return self.store.folders(self.address)
+
+
+class Lab:
+    """A running lab. Start with `Lab.start()`, use as a context manager, or call `stop()`."""
+
+    def __init__(self, runtime: LabRuntime, servers: ServerThread, dns_server: DNSServer, owns_state: bool):
+        self.runtime = runtime
+        self._servers = servers
+        self._dns_server = dns_server
+        self._owns_state = owns_state
+        self._stopped = False
+        self._client_certs: dict[str, ClientCert] = {}
+
+    # -- starting and stopping ------------------------------------------------------------------------
+    @classmethod
+    def start(
+        cls,
+        world: str | Path = DEFAULT_WORLD,
+        state_dir: str | Path | None = None,
+        *,
+        ports: dict[tuple[str, int], int] | None = None,
+        dns_port: int = 0,
+        host: str = "127.0.0.1",
+        tls_cache: Path | None = None,
+    ) -> Lab:
+        """Load a world and serve it: every port is chosen free unless `ports` maps (host, port) to one."""
+        loaded = load_world(world)
+        dns = load_world_dns(loaded)
+        owns = state_dir is None
+        state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="mailflow-lab-"))
+        state.mkdir(parents=True, exist_ok=True)
+        clock = LabClock()
+        secret = hashlib.sha256(f"mailflow-lab:{state.resolve()}".encode()).digest()
+        runtime = LabRuntime(
+            world=loaded,
+            dns=dns,
+            store=MailStore(state),
+            trace=MessageTrace(state / "trace.jsonl"),  # replays an existing trace
+            clock=clock,
+            tokens=TokenIssuer(secret, clock.timestamp),
+        )
+        ca = LabCA.load_or_create(tls_cache) if tls_cache else LabCA.load_or_create()
+        submission_tls = ca.server_context(list(SUBMISSION_HOSTS), min_version=ssl.TLSVersion.TLSv1)
+        mx_names = [_mx_host(loaded), "*.mail.protection.outlook.com"]
+        mx_tls = ca.server_context(mx_names, request_client_cert=True)
+        transport = Transport(runtime)
+        servers = ServerThread()
+        servers.start()
+        wanted = ports or {}
+        try:
+            plan: list[tuple[str, int, Any, ssl.SSLContext | None]] = [
+                ("smtp.office365.com", 587, SubmissionHandler(runtime, transport), submission_tls),
+                ("smtp.office365.com", 25, SubmissionHandler(runtime, transport), submission_tls),
+                (
+                    "smtp-legacy.office365.com",
+                    587,
+                    SubmissionHandler(runtime, transport, legacy=True),
+                    submission_tls,
+                ),
+                (_mx_host(loaded), 25, MXHandler(runtime, transport), mx_tls),
+            ]
+            for org in loaded.outside:
+                plan.append((org.mail_server, 25, OutsideHandler(runtime, org), None))
+            for name, port, handler, context in plan:
+                runtime.endpoints[(name, port)] = servers.add_endpoint(
+                    handler,
+                    fqdn=handler.fqdn,
+                    clock=clock.now,
+                    tls_context=context,
+                    host=host,
+                    port=wanted.get((name, port), 0),
+                )
+            dns_server = DNSServer(dns, host=host, port=dns_port).start()
+        except BaseException:
+            servers.stop()
+            raise
+        lab = cls(runtime, servers, dns_server, owns)
+        lab.state_dir = state
+        lab.ca = ca
+        return lab
+
+    def stop(self) -> None:
+        """Stop every server; a lab that made its own state folder removes it."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._dns_server.stop()
+        self._servers.stop()
+        if self._owns_state:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- what learners and tests look at --------------------------------------------------------------
+    state_dir: Path
+    ca: LabCA
+
+    @property
+    def world(self) -> World:
+        return self.runtime.world
+
+    @property
+    def dns(self) -> Any:
+        return self.runtime.dns
+
+    @property
+    def clock(self) -> LabClock:
+        return self.runtime.clock
+
+    @property
+    def dns_server(self) -> tuple[str, int]:
+        return self._dns_server.address
+
+    def endpoint(self, host: str, port: int) -> tuple[str, int]:
+        """The loopback (host, port) serving a world host name and port, e.g. ("smtp.office365.com", 587)."""
+        return self.runtime.endpoint(host, port)
+
+    def endpoints(self) -> dict[tuple[str, int], tuple[str, int]]:
+        return dict(self.runtime.endpoints)
+
+    def mailbox(self, address: str) -> MailboxView:
+        known = {m.address for m in self.world.tenant.mailboxes} | {
+            a for org in self.world.outside for a in org.mailboxes
+        }
+        if address.lower() not in known:
+            raise KeyError(f"no mailbox {address} in the lab (mailboxes: {', '.join(sorted(known))})")
+        return MailboxView(self.runtime.store, address.lower())
+
+    def quarantine(self) -> list[EmailMessage]:
+        return self.runtime.store.quarantined()
+
+    def message_trace(self, **filters: Any) -> list[TraceRecord]:
+        """Get-MessageTrace: records newest first; filter with sender=, recipient=, status=, start=, end=."""
+        return self.runtime.trace.records(**filters)
+
+    def issue_token(
+        self, user: str, scope: str = "https://outlook.office.com/SMTP.Send", **kwargs: Any
+    ) -> str:
+        """An OAuth access token from the lab's token issuer (JWT-shaped: decode it to look inside)."""
+        return self.runtime.tokens.issue(user, scope, **kwargs)
+
+    def device(self, name: str) -> Device:
+        """A device of the world, ready to send (a copy: change its settings freely)."""
+        return Device.from_model(self.world.device(name))
+
+    def client_certificate(self, domain: str) -> ClientCert:
+        """A lab-issued certificate for a domain, as a relay device would present (cached per lab)."""
+        if domain not in self._client_certs:
+            self._client_certs[domain] = self.ca.client_certificate(domain, [domain])
+        return self._client_certs[domain]
+
+    def locate(self, recipient: str, message_id: str) -> Outcome:
+        """Where a message ended up for one recipient: a folder, quarantine, pending, or failed."""
+        address = recipient.lower()
+        store = self.runtime.store
+        if message_id:
+            for folder in store.folders(address):
+                if any(
+                    str(m.get("Message-ID", "")).strip() == message_id for m in store.folder(address, folder)
+                ):
+                    return Outcome(recipient, folder)
+            for held in store.quarantined():
+                if str(held.get("Message-ID", "")).strip() == message_id:
+                    if str(held.get("X-MailflowLab-Quarantine-Recipient", "")).lower() == address:
+                        return Outcome(recipient, "quarantine")
+        records = [r for r in self.message_trace(recipient=address) if r.message_id == message_id]
+        if records:
+            record = records[0]
+            last = record.events[-1].detail if record.events else ""
+            where = {"Pending": "pending", "Failed": "failed"}.get(record.status, "unknown")
+            return Outcome(recipient, where, None, last)
+        return Outcome(recipient, "unknown")
+
+    def describe(self) -> str:
+        """One line per endpoint: world name -> loopback socket."""
+        lines = [f"{h}:{p} -> {a}:{b}" for (h, p), (a, b) in sorted(self.runtime.endpoints.items())]
+        lines.append(f"lab DNS -> {self.dns_server[0]}:{self.dns_server[1]}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "running"
+        return f"<Lab world={self.world.name!r} {state} state_dir={str(self.state_dir)!r}>"
+
+
+def _mx_host(world: World) -> str:
+    """The tenant's MX host name, from its default accepted domain (contoso.com -> contoso-com...)."""
+    default = next(
+        (d.name for d in world.tenant.accepted_domains if d.default), world.tenant.accepted_domains[0].name
+    )
+    return f"{default.replace('.', '-')}.mail.protection.outlook.com"

@@ -1,0 +1,126 @@
+"""Exchange Online Protection's verdict on anonymous mail: composite authentication to a folder or a reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from . import replies as R
+
+Action = Literal["inbox", "junk", "quarantine", "reject"]
+
+
+@dataclass(frozen=True)
+class AuthResults:
+    """The email-authentication facts EOP combines (results as the auth layer reports them)."""
+
+    client_ip: str
+    helo: str
+    mail_from_domain: str
+    header_from_domain: str
+    spf: str
+    dkim: str  # "pass", "fail", "none", ...
+    dkim_domain: str | None
+    dkim_reason: str
+    dmarc: str  # "pass", "fail", "none", ...
+    dmarc_policy: str | None  # the published p= (or sp=) that applies, None without a record
+    dmarc_disposition: str | None  # after pct sampling
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where the message goes, how the trace shows it, and the X-Forefront-Antispam-Report fields."""
+
+    action: Action
+    status: str  # message trace status
+    scl: int
+    sfv: str
+    cat: str
+    compauth: str
+    reason: str
+    rule: str
+    explanation: str
+    reply: R.Reply | None = None  # set when the message is refused in the SMTP session
+
+
+def evaluate(results: AuthResults, *, via_connector: bool = False) -> Verdict:
+    """The EOP sheet's table: DMARC decides what a composite-authentication failure costs.
+
+    Defaults of the anti-phishing policy: HonorDmarcPolicy on, DmarcQuarantineAction Quarantine,
+    DmarcRejectAction Reject, AuthenticationFailAction MoveToJmf.
+    """
+    if via_connector:
+        why = "the connector recognised the sender as your organisation's own server: not spoofing"
+        return Verdict("inbox", "Delivered", 1, "NSPM", "NONE", "pass", "100", "antispam.connector", why)
+    if results.dmarc == "pass" or (results.dmarc == "none" and results.spf == "pass"):
+        why = f"SPF is {results.spf} and DMARC is {results.dmarc}: composite authentication passes"
+        return Verdict("inbox", "Delivered", 1, "NSPM", "NONE", "pass", "100", "antispam.pass", why)
+    policy = results.dmarc_disposition or results.dmarc_policy
+    if policy == "reject":
+        why = (
+            f"SPF {results.spf} for {results.mail_from_domain} from {results.client_ip}, and "
+            f"{results.header_from_domain} publishes DMARC p=reject: the message is refused"
+        )
+        return Verdict(
+            "reject",
+            "Failed",
+            9,
+            "SPM",
+            "SPOOF",
+            "fail",
+            "010",
+            "antispam.dmarc-reject",
+            why,
+            R.dmarc_reject(results.header_from_domain),
+        )
+    if policy == "quarantine":
+        why = (
+            f"SPF {results.spf} and {results.header_from_domain} publishes DMARC p=quarantine: "
+            "the message is held in quarantine"
+        )
+        return Verdict(
+            "quarantine", "Quarantined", 9, "SPM", "SPOOF", "fail", "010", "antispam.dmarc-quarantine", why
+        )
+    why = (
+        f"SPF {results.spf}: {results.client_ip} is not allowed to send for {results.mail_from_domain}, "
+        "and DMARC does not pass, so composite authentication fails (spoofing) and the message goes to "
+        "Junk Email; add the address to the SPF record to fix it"
+    )
+    return Verdict("junk", "FilteredAsSpam", 5, "SPM", "SPOOF", "fail", "601", "antispam.compauth-fail", why)
+
+
+def headers(results: AuthResults, verdict: Verdict, *, authenticated: bool = False) -> list[tuple[str, str]]:
+    """The headers Microsoft 365 stamps, in the documented syntax (EOP sheet)."""
+    ip, domain = results.client_ip, results.mail_from_domain
+    spf_comment = (
+        f"(sender IP is {ip})"
+        if results.spf in ("pass", "fail", "softfail", "neutral")
+        else f"(sender IP is {ip}) {results.spf}"
+    )
+    dkim = {
+        "pass": "dkim=pass (signature was verified)",
+        "none": "dkim=none (message not signed)",
+    }.get(results.dkim, f"dkim={results.dkim} ({results.dkim_reason})")
+    action = (results.dmarc_disposition or "none") if results.dmarc == "fail" else "none"
+    auth_results = (
+        f"spf={results.spf} {spf_comment} smtp.mailfrom={domain}; "
+        f"{dkim} header.d={results.dkim_domain or 'none'};"
+        f"dmarc={results.dmarc} action={action} header.from={results.header_from_domain};"
+        f"compauth={verdict.compauth} reason={verdict.reason}"
+    )
+    designates = "designates" if results.spf == "pass" else "does not designate"
+    received_spf = (
+        f"{results.spf.capitalize()} (protection.outlook.com: domain of {domain} {designates} {ip} "
+        f"as permitted sender) receiver=protection.outlook.com; client-ip={ip}; helo={results.helo};"
+    )
+    report = (
+        f"CIP:{ip};CTRY:;LANG:en;SCL:{verdict.scl};SRV:;IPV:NLI;SFV:{verdict.sfv};"
+        f"H:{results.helo};PTR:;CAT:{verdict.cat};SFTY:{'9.11' if verdict.cat == 'SPOOF' else ''};DIR:INB;"
+    )
+    return [
+        ("Authentication-Results", auth_results),
+        ("Received-SPF", received_spf),
+        ("X-MS-Exchange-Organization-AuthAs", "Internal" if authenticated else "Anonymous"),
+        ("X-Forefront-Antispam-Report", report),
+        ("X-MS-Exchange-Organization-SCL", str(verdict.scl)),
+    ]

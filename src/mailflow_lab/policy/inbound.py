@@ -1,0 +1,159 @@
+"""Rules of the tenant MX on port 25: connector attribution, connector relay and direct send."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+from ..world.model import InboundConnector, Tenant
+from . import replies as R
+from .decision import Decision
+
+Route = Literal["connector", "direct-send", "inbound"]
+
+
+@dataclass(frozen=True)
+class InboundFacts:
+    """What the MX knows when a recipient is named."""
+
+    client_ip: str
+    cert_names: tuple[str, ...]
+    tls_active: bool
+    mail_from: str
+    rcpt: str
+
+
+@dataclass(frozen=True)
+class RcptDecision:
+    """The RCPT reply, and how the message will be treated: by a connector, as direct send, or inbound."""
+
+    decision: Decision
+    route: Route | None = None
+    connector: str | None = None
+
+
+def ehlo_extensions() -> list[str]:
+    """The MX offers no AUTH; STARTTLS stays optional ([MFD] direct send details)."""
+    return list(R.EHLO_EXTENSIONS_BEFORE_TLS)
+
+
+def ehlo_extensions_after_tls() -> list[str]:
+    return [e for e in R.EHLO_EXTENSIONS_BEFORE_TLS if e != "STARTTLS"]
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower().rstrip(".")
+
+
+def certificate_matches(pattern: str, names: tuple[str, ...]) -> bool:
+    """TlsSenderCertificateName against the certificate's CN/SAN; *.contoso.com covers one label."""
+    pattern = pattern.lower()
+    for name in names:
+        if name == pattern:
+            return True
+        if pattern.startswith("*.") and name.endswith(pattern[1:]) and "." not in name[: -len(pattern) + 1]:
+            return True
+    return False
+
+
+def ip_matches(connector: InboundConnector, client_ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in network for network in connector.sender_ip_addresses)
+
+
+def matching_onpremises_connector(tenant: Tenant, facts: InboundFacts) -> InboundConnector | None:
+    """An enabled OnPremises connector that recognises the sender: certificate first, then IP.
+
+    MC1226222 (Feb 2026): attribution goes by the certificate domain, then MAIL FROM, then RCPT TO.
+    """
+    enabled = [c for c in tenant.inbound_connectors if c.enabled and c.connector_type == "OnPremises"]
+    if facts.cert_names:
+        for connector in enabled:
+            name = connector.tls_sender_certificate_name
+            if name and certificate_matches(name, facts.cert_names):
+                return connector
+    for connector in enabled:
+        if ip_matches(connector, facts.client_ip):
+            return connector
+    return None
+
+
+def partner_connector_for(tenant: Tenant, sender_domain: str) -> InboundConnector | None:
+    """An enabled Partner connector whose SenderDomains cover the sender's domain."""
+    for connector in tenant.inbound_connectors:
+        if not connector.enabled or connector.connector_type != "Partner":
+            continue
+        for domain in connector.sender_domains:
+            if domain == "*" or sender_domain == domain or sender_domain.endswith("." + domain):
+                return connector
+    return None
+
+
+def rcpt_to(tenant: Tenant, facts: InboundFacts) -> RcptDecision:
+    """Decide a recipient at the MX: relay by connector, direct send, or plain inbound mail."""
+    sender_domain = domain_of(facts.mail_from) if facts.mail_from else ""
+    rcpt_domain = domain_of(facts.rcpt)
+    internal = tenant.is_accepted(rcpt_domain)
+
+    connector = matching_onpremises_connector(tenant, facts)
+    if connector is not None and tenant.is_accepted(sender_domain):
+        if connector.require_tls and not facts.tls_active:
+            why = f"connector {connector.name!r} requires TLS and this session did not use STARTTLS"
+            return RcptDecision(Decision(R.TLS_REQUIRED, "connector.require-tls", why))
+        if internal and tenant.find_mailbox(facts.rcpt) is None:
+            return RcptDecision(_not_found(facts.rcpt))
+        why = f"connector {connector.name!r} recognised this device; relaying to any recipient is allowed"
+        return RcptDecision(Decision(R.RECIPIENT_OK, "connector.relay", why), "connector", connector.name)
+
+    partner = partner_connector_for(tenant, sender_domain) if sender_domain else None
+    if partner is not None and internal:
+        restricted = partner.restrict_domains_to_ip_addresses or partner.restrict_domains_to_certificate
+        by_ip = partner.restrict_domains_to_ip_addresses and ip_matches(partner, facts.client_ip)
+        cert = partner.tls_sender_certificate_name
+        by_cert = bool(
+            partner.restrict_domains_to_certificate and cert and certificate_matches(cert, facts.cert_names)
+        )
+        if restricted and not (by_ip or by_cert):
+            why = (
+                f"Partner connector {partner.name!r} accepts {sender_domain} only from its listed "
+                "IP addresses or certificate, and this connection matches neither"
+            )
+            return RcptDecision(Decision(R.PARTNER_CONNECTOR_RESTRICTED, "connector.partner-restricted", why))
+        if partner.require_tls and not facts.tls_active:
+            why = f"Partner connector {partner.name!r} requires TLS from {sender_domain}"
+            return RcptDecision(Decision(R.TLS_REQUIRED, "connector.partner-require-tls", why))
+
+    if not internal:
+        why = (
+            f"{rcpt_domain} is not an accepted domain, and no connector recognised this device "
+            "(by IP address or certificate), so Microsoft 365 will not relay: direct send reaches "
+            "internal recipients only"
+        )
+        return RcptDecision(Decision(R.RELAY_DENIED, "mx.relay-denied", why))
+
+    if tenant.is_accepted(sender_domain) and tenant.settings.reject_direct_send:
+        why = (
+            "RejectDirectSend is on: anonymous mail from your own domain that matches no connector is "
+            "refused (Set-OrganizationConfig -RejectDirectSend $false, or add a connector)"
+        )
+        return RcptDecision(Decision(R.DIRECT_SEND_REJECTED, "mx.reject-direct-send", why))
+
+    if tenant.find_mailbox(facts.rcpt) is None:
+        return RcptDecision(_not_found(facts.rcpt))
+
+    route: Route = "direct-send" if tenant.is_accepted(sender_domain) else "inbound"
+    why = (
+        "direct send: anonymous mail to an internal recipient; anti-spam decides where it lands"
+        if route == "direct-send"
+        else "mail from outside to an internal recipient; anti-spam decides where it lands"
+    )
+    return RcptDecision(Decision(R.RECIPIENT_OK, f"mx.{route}", why), route)
+
+
+def _not_found(address: str) -> Decision:
+    why = f"{address} is in an accepted domain but no mailbox has this address"
+    return Decision(R.RECIPIENT_NOT_FOUND, "mx.recipient-not-found", why)

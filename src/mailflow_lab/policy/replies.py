@@ -1,0 +1,212 @@
+"""Every SMTP reply the lab sends, word for word as Exchange Online sends it (shared/reference sheets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Made-up but well-formed Exchange Online server names (the sheets show <HOST> placeholders).
+SUBMISSION_HOST = "LO2P265CA0123"
+SUBMISSION_FQDN = f"{SUBMISSION_HOST}.outlook.office365.com"
+SUBMISSION_DIAG = f"{SUBMISSION_HOST}.GBRP265.PROD.OUTLOOK.COM"
+MX_HOST = "AM4PEPF00027A6C"
+MX_FQDN = f"{MX_HOST}.mail.protection.outlook.com"
+MX_DIAG = f"{MX_HOST}.eurprd04.prod.outlook.com"
+EOP_DIAG = "AMS0EPF000001A0.eop-EUR02.prod.protection.outlook.com"
+FABRIKAM_FQDN = "mail.fabrikam.com"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One SMTP reply: code, enhanced status code (RFC 3463) and text."""
+
+    code: int
+    enhanced: str | None
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.enhanced} {self.text}" if self.enhanced else f"{self.code} {self.text}"
+
+    @property
+    def accepted(self) -> bool:
+        return self.code < 400
+
+    @property
+    def permanent(self) -> bool:
+        return self.code >= 500
+
+
+def _r(code: int, enhanced: str | None, text: str) -> Reply:
+    return Reply(code, enhanced, text)
+
+
+# -- greeting, EHLO and session ([MFD], transcripts from 2023 and 2025) ----------------------------
+def banner_text(date: str) -> str:
+    """The text after '220 <host>' in the greeting."""
+    return f"Microsoft ESMTP MAIL Service ready at {date}"
+
+
+EHLO_EXTENSIONS_BEFORE_TLS = (
+    "SIZE 157286400",
+    "PIPELINING",
+    "DSN",
+    "ENHANCEDSTATUSCODES",
+    "STARTTLS",
+    "8BITMIME",
+    "BINARYMIME",
+    "CHUNKING",
+    "SMTPUTF8",
+)
+# After STARTTLS on smtp.office365.com: STARTTLS replaced, in place, by the AUTH line. PLAIN is not offered.
+AUTH_EXTENSION = "AUTH LOGIN XOAUTH2"
+MAX_MESSAGE_SIZE_ADVERTISED = 157286400
+
+
+def ehlo_greeting(fqdn: str, client_ip: str) -> str:
+    return f"{fqdn} Hello [{client_ip}]"
+
+
+STARTTLS_READY = _r(220, "2.0.0", "SMTP server ready")
+QUIT = _r(221, "2.0.0", "Service closing transmission channel")
+RSET = _r(250, "2.0.0", "Resetting")
+NOOP = _r(250, "2.0.0", "OK")
+SENDER_OK = _r(250, "2.1.0", "Sender OK")
+RECIPIENT_OK = _r(250, "2.1.5", "Recipient OK")
+START_MAIL_INPUT = _r(354, None, "Start mail input; end with <CRLF>.<CRLF>")
+
+
+def queued(message_id: str, host: str) -> Reply:
+    return _r(250, "2.0.0", f"OK {message_id} [Hostname={host}]")
+
+
+def mx_queued(message_id: str, internal_id: int) -> Reply:
+    """EOP's acceptance at the MX [observed in real transcripts]."""
+    return _r(
+        250,
+        "2.6.0",
+        f"{message_id} [InternalId={internal_id}, Hostname={MX_DIAG}] Queued mail for delivery",
+    )
+
+
+# -- SMTP AUTH client submission ([AUTHSMTP], [NDR], transcripts) ---------------------------------------
+AUTH_OK = _r(235, "2.7.0", "Authentication successful")
+AUTH_LOGIN_USERNAME = "334 VXNlcm5hbWU6"
+AUTH_LOGIN_PASSWORD = "334 UGFzc3dvcmQ6"
+AUTH_UNRECOGNIZED = _r(504, "5.7.4", f"Unrecognized authentication type [{SUBMISSION_DIAG}]")
+AUTH_BAD_CREDENTIALS = _r(535, "5.7.3", f"Authentication unsuccessful [{SUBMISSION_DIAG.lower()}]")
+AUTH_DISABLED_TENANT = _r(
+    535,
+    "5.7.139",
+    "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. "
+    "Visit https://aka.ms/smtp_auth_disabled for more information.",
+)
+AUTH_DISABLED_MAILBOX = _r(
+    535,
+    "5.7.139",
+    "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. "
+    "Visit https://aka.ms/smtp_auth_disabled for more information.",
+)
+AUTH_SECURITY_DEFAULTS = _r(
+    535,
+    "5.7.139",
+    "Authentication unsuccessful, user is locked by your organization's security defaults policy. "
+    "Contact your administrator.",
+)
+AUTH_BASIC_DISABLED = _r(535, "5.7.139", "Authentication unsuccessful, basic authentication is disabled.")
+AUTH_ALREADY = _r(503, "5.5.2", "Already authenticated")  # RFC 4954 §4: AUTH after AUTH is refused
+AUTH_ABORTED = _r(501, "5.7.0", "Auth aborted")
+AUTH_BAD_BASE64 = _r(501, "5.5.2", "Cannot decode base64")
+STARTTLS_REQUIRED = _r(451, "5.7.3", f"STARTTLS is required to send mail [{SUBMISSION_DIAG}]")
+TLS_LEGACY_REFUSED = _r(
+    421,
+    "4.7.66",
+    "TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2. "
+    "Visit https://aka.ms/smtp_auth_tls",
+)
+
+
+def not_authenticated(after_failure: Reply | None) -> Reply:
+    """MAIL FROM without a successful AUTH; quotes the AUTH failure when there was one."""
+    if after_failure is not None:
+        return _r(530, "5.7.57", f"Client not authenticated to send mail. Error: {after_failure}")
+    return _r(
+        530,
+        "5.7.57",
+        f"SMTP; Client was not authenticated to send anonymous mail during MAIL FROM [{SUBMISSION_DIAG}]",
+    )
+
+
+def send_as_denied(login: str, sender: str) -> Reply:
+    return _r(
+        554,
+        "5.2.252",
+        f"SendAsDenied; {login} not allowed to send as {sender}; "
+        "STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; "
+        "Failed to process message due to a permanent exception with message "
+        "[BeginDiagnosticData]Cannot submit message. [Hostname=" + SUBMISSION_DIAG + "]",
+    )
+
+
+CONCURRENT_CONNECTIONS = _r(
+    432,
+    "4.3.2",
+    "Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. "
+    f"[Hostname={SUBMISSION_DIAG}]",
+)
+SUBMISSION_QUOTA_EXCEEDED = _r(554, "5.2.0", "STOREDRV.Submission.Exception:SubmissionQuotaExceededException")
+MESSAGE_TOO_BIG = _r(552, "5.3.4", "Message size exceeds fixed maximum message size")
+TOO_MANY_RECIPIENTS = _r(452, "4.5.3", "Too many recipients")
+
+# -- the tenant MX: direct send and connectors ([MFD], EOP sheet) ---------------------------------------
+RELAY_DENIED = _r(550, "5.7.64", f"TenantAttribution; Relay Access Denied [{EOP_DIAG}]")
+DIRECT_SEND_REJECTED = _r(
+    550,
+    "5.7.68",
+    "TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources",
+)
+PARTNER_CONNECTOR_RESTRICTED = _r(
+    550,
+    "5.7.51",
+    "TenantInboundAttribution; There is a partner connector configured that matched the message's "
+    "recipient domain. The connector had either the RestrictDomainsToIPAddresses or "
+    f"RestrictDomainsToCertificate set [{EOP_DIAG}]",
+)
+TLS_REQUIRED = _r(454, "4.7.0", "Failed to establish appropriate TLS channel: Access Denied")
+# [NDR] 5.1.10: the recipient's domain is accepted but no mailbox has the address.
+RECIPIENT_NOT_FOUND = _r(
+    550, "5.1.10", f"RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup [{EOP_DIAG}]"
+)
+
+
+def dmarc_reject(domain: str) -> Reply:
+    return _r(
+        550,
+        "5.7.509",
+        f"Access denied, sending domain [{domain.upper()}] does not pass DMARC verification "
+        "and has a DMARC policy of reject.",
+    )
+
+
+# -- protocol errors: aiosmtpd's wording replaced by Exchange-style replies ---------------------------
+BAD_SEQUENCE_MAIL = _r(503, "5.5.1", "Bad sequence of commands")
+SYNTAX_ERROR = _r(501, "5.5.4", "Invalid arguments")
+LINE_TOO_LONG = _r(500, "5.3.3", "Line too long")
+DATA_TOO_BIG = MESSAGE_TOO_BIG
+
+
+def unrecognized_command(command: str) -> Reply:
+    return _r(500, "5.3.3", "Unrecognized command")
+
+
+# -- Fabrikam's own mail server (not Microsoft: Postfix-style wording, the lab's choice) -------------
+FABRIKAM_OK_RCPT = _r(250, "2.1.5", "Ok")
+FABRIKAM_OK_SENDER = _r(250, "2.1.0", "Ok")
+FABRIKAM_UNKNOWN_USER = _r(550, "5.1.1", "Recipient address rejected: User unknown in local recipient table")
+FABRIKAM_RELAY_DENIED = _r(554, "5.7.1", "Relay access denied")
+
+
+def fabrikam_queued(queue_id: str) -> Reply:
+    return _r(250, "2.0.0", f"Ok: queued as {queue_id}")
+
+
+def fabrikam_dmarc_reject(domain: str) -> Reply:
+    return _r(550, "5.7.1", f"Rejected by DMARC policy for {domain}")

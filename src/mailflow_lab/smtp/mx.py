@@ -1,0 +1,131 @@
+"""The tenant MX (contoso-com.mail.protection.outlook.com:25): direct send and connector relay."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiosmtpd.smtp import Envelope, Session
+
+from ..auth.dkim import verify_all
+from ..auth.dmarc import evaluate_dmarc
+from ..auth.spf import check_spf
+from ..policy import antispam
+from ..policy import inbound as policy
+from ..policy import replies as R
+from ..runtime import LabRuntime
+from ..transport import Incoming, Transport, headers_of
+from .protocol import LabSMTP
+
+
+class MXHandler:
+    """Handler for the tenant's MX host: anonymous SMTP, STARTTLS optional, client certificates welcome."""
+
+    def __init__(self, runtime: LabRuntime, transport: Transport) -> None:
+        self.runtime = runtime
+        self.transport = transport
+        self.fqdn = R.MX_FQDN
+
+    def default_client_ip(self) -> str:
+        return str(self.runtime.world.network.office.public_ip)
+
+    def after_tls(self, server: LabSMTP) -> R.Reply | None:
+        return None
+
+    def closed(self, server: LabSMTP) -> None:
+        return None
+
+    async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
+        # The MX offers no AUTH at all ([MFD] direct send details).
+        return R.AUTH_UNRECOGNIZED
+
+    async def handle_EHLO(
+        self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        extensions = (
+            policy.ehlo_extensions_after_tls() if server.facts.tls_active else policy.ehlo_extensions()
+        )
+        lines = [R.ehlo_greeting(self.fqdn, server.facts.client_ip), *extensions]
+        return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+
+    async def handle_MAIL(
+        self, server: LabSMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        self._routes(envelope).clear()
+        return str(R.SENDER_OK)
+
+    async def handle_RCPT(
+        self, server: LabSMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        facts = policy.InboundFacts(
+            client_ip=server.facts.client_ip,
+            cert_names=server.facts.cert_names,
+            tls_active=server.facts.tls_active,
+            mail_from=envelope.mail_from or "",
+            rcpt=address,
+        )
+        outcome = policy.rcpt_to(self.runtime.world.tenant, facts)
+        if outcome.decision.accepted:
+            envelope.rcpt_tos.append(address)
+            self._routes(envelope)[address] = (outcome.route or "inbound", outcome.connector)
+        return str(outcome.decision.reply)
+
+    async def handle_DATA(self, server: LabSMTP, session: Session, envelope: Envelope) -> str:
+        content: bytes = envelope.original_content or b""
+        routes = self._routes(envelope)
+        connector = next((c for _, c in routes.values() if c), None)
+        incoming = Incoming(
+            mail_from=envelope.mail_from or "",
+            recipients=list(envelope.rcpt_tos),
+            content=content,
+            client_ip=server.facts.client_ip,
+            helo=server.facts.helo or "",
+            tls_version=server.facts.tls_version,
+            endpoint_fqdn=self.fqdn,
+        )
+        return await asyncio.to_thread(self._accept, incoming, connector)
+
+    def _accept(self, incoming: Incoming, connector: str | None) -> str:
+        results = self.authenticate(incoming)
+        verdict = antispam.evaluate(results, via_connector=connector is not None)
+        if verdict.reply is not None:
+            # Refused in the session: nothing is stored and no mailbox sees it.
+            return str(verdict.reply)
+        stamp = antispam.headers(results, verdict)
+        message_id = self.transport.inbound(incoming, verdict, stamp, connector)
+        return str(R.mx_queued(message_id, uuid.uuid4().int % 10**13))
+
+    def authenticate(self, incoming: Incoming) -> antispam.AuthResults:
+        """SPF of the envelope sender from the client's address, DKIM signatures, DMARC of the From domain."""
+        dns = self.runtime.dns
+        mail_from_domain = incoming.mail_from.rpartition("@")[2].lower() or incoming.helo
+        spf = check_spf(incoming.client_ip, incoming.mail_from, incoming.helo or "unknown", dns=dns)
+        dkim = verify_all(incoming.content, dns)
+        _, from_address, _ = headers_of(incoming.content)
+        from_domain = from_address.rpartition("@")[2] or mail_from_domain
+        dmarc = evaluate_dmarc(from_domain, spf.result, spf.domain, [(v.result, v.domain) for v in dkim], dns)
+        first = dkim[0] if dkim else None
+        return antispam.AuthResults(
+            client_ip=incoming.client_ip,
+            helo=incoming.helo,
+            mail_from_domain=mail_from_domain,
+            header_from_domain=from_domain,
+            spf=spf.result,
+            dkim=first.result if first else "none",
+            dkim_domain=first.domain if first else None,
+            dkim_reason=first.reason if first else "message not signed",
+            dmarc=dmarc.result,
+            dmarc_policy=dmarc.policy,
+            dmarc_disposition=dmarc.disposition,
+        )
+
+    @staticmethod
+    def _routes(envelope: Envelope) -> dict[str, tuple[str, str | None]]:
+        routes = getattr(envelope, "lab_routes", None)
+        if routes is None:
+            routes = {}
+            envelope.lab_routes = routes  # type: ignore[attr-defined]
+        return routes

@@ -1,0 +1,283 @@
+"""The lab tenant's transport: files accepted messages, relays them out, defers, and traces each step."""
+
+from __future__ import annotations
+
+import email.utils
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+
+from .policy import replies as R
+from .policy.antispam import Verdict
+from .relay import dkim_sign_outbound, relay_out
+from .runtime import Deferred, LabRuntime
+from .trace import TraceEvent, TraceRecord, new_trace_id
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message as an endpoint accepted it, with what the session knew."""
+
+    mail_from: str
+    recipients: list[str]
+    content: bytes
+    client_ip: str
+    helo: str
+    tls_version: str | None
+    endpoint_fqdn: str
+
+
+def headers_of(content: bytes) -> tuple[str, str, str]:
+    """(Subject, From address, Message-ID) read from the header block."""
+    parsed = BytesHeaderParser(policy=default_policy).parsebytes(content)
+    from_header = str(parsed.get("From", "") or "")
+    from_address = email.utils.parseaddr(from_header)[1].lower()
+    return str(parsed.get("Subject", "") or ""), from_address, str(parsed.get("Message-ID", "") or "").strip()
+
+
+def prepare(
+    content: bytes, incoming: Incoming, now: datetime, extra: list[tuple[str, str]]
+) -> tuple[bytes, str]:
+    """Prepend Received, the given headers and, when missing, a Message-ID; return the bytes and the id."""
+    _, _, message_id = headers_of(content)
+    lines: list[str] = []
+    if not message_id:
+        message_id = f"<{uuid.uuid4()}@{incoming.endpoint_fqdn}>"
+        lines.append(f"Message-ID: {message_id}")
+    for name, value in extra:
+        lines.append(f"{name}: {value}")
+    tls = f" with Microsoft SMTP Server (version={incoming.tls_version})" if incoming.tls_version else ""
+    received = (
+        f"Received: from {incoming.helo or 'unknown'} ({incoming.client_ip}) by {incoming.endpoint_fqdn}"
+        f"{tls}; {email.utils.format_datetime(now)}"
+    )
+    head = "\r\n".join([received, *lines]) + "\r\n"
+    return head.encode("utf-8") + content, message_id
+
+
+class Transport:
+    """Delivery for one lab: the only place messages are written, relayed and traced."""
+
+    def __init__(self, runtime: LabRuntime) -> None:
+        self.runtime = runtime
+        runtime.clock.on_advance(self.release_due)
+
+    # -- records -------------------------------------------------------------------------------
+    def _record(
+        self, incoming: Incoming, message_id: str, trace_id: str, recipient: str, status: str, size: int
+    ) -> TraceRecord:
+        subject, _, _ = headers_of(incoming.content)
+        now = self.runtime.clock.now()
+        receive = TraceEvent(
+            now, "RECEIVE", "Receive", f"Message received by: {incoming.endpoint_fqdn}", "receive"
+        )
+        record = TraceRecord(
+            received=now,
+            sender_address=incoming.mail_from,
+            recipient_address=recipient,
+            subject=subject,
+            status=status,
+            from_ip=incoming.client_ip,
+            to_ip="",
+            size=size,
+            message_id=message_id,
+            message_trace_id=trace_id,
+            events=[receive],
+        )
+        if incoming.tls_version:
+            detail = f"Message received via {incoming.tls_version.replace('v', '')} with AES256"
+            record.events.append(TraceEvent(now, "RECEIVE", "Receive", detail, "receive.tls"))
+        return record
+
+    def _event(self, trace_id: str, recipient: str, event: str, detail: str, rule: str, status: str) -> None:
+        self.runtime.trace.update(
+            trace_id,
+            recipient,
+            status=status,
+            event=TraceEvent(self.runtime.clock.now(), event, event.capitalize(), detail, rule),
+        )
+
+    # -- SMTP AUTH submission ------------------------------------------------------------------
+    def submit(self, incoming: Incoming, login: str, deferred: bool) -> str:
+        """An authenticated message: Sent Items copy, then each recipient delivered, relayed or deferred."""
+        runtime = self.runtime
+        now = runtime.clock.now()
+        content, message_id = prepare(
+            incoming.content, incoming, now, [("X-MS-Exchange-Organization-AuthAs", "Internal")]
+        )
+        trace_id = new_trace_id()
+        # Client submission saves a copy in the sender's Sent Items ([MFD] comparison table).
+        runtime.store.deliver(login, "Sent Items", content)
+        for recipient in incoming.recipients:
+            record = self._record(
+                incoming,
+                message_id,
+                trace_id,
+                recipient,
+                "Pending" if deferred else "GettingStatus",
+                len(content),
+            )
+            record.events.append(
+                TraceEvent(
+                    now, "SUBMIT", "Submit", f"The message was submitted by {login}.", "submission.data.ok"
+                )
+            )
+            runtime.trace.add(record)
+        runtime.record_submission(login, len(incoming.recipients))
+        if deferred:
+            messages, _ = runtime.recent_submissions(login, timedelta(minutes=1))
+            windows = max(0, messages - 1) // 30
+            release = now + timedelta(minutes=1 + windows)
+            with runtime.lock:
+                runtime.deferred.append(
+                    Deferred(release, trace_id, incoming.mail_from, incoming.recipients, content, login)
+                )
+            for recipient in incoming.recipients:
+                detail = (
+                    "More than 30 messages a minute from this mailbox: delivery delayed to later minutes."
+                )
+                self._event(trace_id, recipient, "DEFER", detail, "submission.limit.per-minute", "Pending")
+            return message_id
+        self._route_submitted(trace_id, incoming.mail_from, incoming.recipients, content)
+        return message_id
+
+    def _route_submitted(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
+        tenant = self.runtime.world.tenant
+        internal = [r for r in recipients if tenant.is_accepted(r.rpartition("@")[2])]
+        external = [r for r in recipients if r not in internal]
+        for recipient in internal:
+            self._deliver_internal(
+                trace_id,
+                recipient,
+                content,
+                "Inbox",
+                "submission.deliver.internal",
+                "The message was successfully delivered. (Anti-spam is bypassed for mail "
+                "submitted by your own mailboxes to your own mailboxes.)",
+            )
+        if external:
+            self._relay(trace_id, mail_from, external, content)
+
+    def _deliver_internal(
+        self, trace_id: str, recipient: str, content: bytes, folder: str, rule: str, detail: str
+    ) -> None:
+        if self.runtime.world.tenant.find_mailbox(recipient) is None:
+            self._event(
+                trace_id,
+                recipient,
+                "FAIL",
+                f"{recipient} was not found",
+                "deliver.recipient-not-found",
+                "Failed",
+            )
+            return
+        self.runtime.store.deliver(recipient, folder, content)
+        status = {"Inbox": "Delivered", "Junk Email": "FilteredAsSpam"}.get(folder, "Delivered")
+        self._event(trace_id, recipient, "DELIVER", detail, rule, status)
+
+    def _relay(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
+        _, from_address, _ = headers_of(content)
+        from_domain = (from_address or mail_from).rpartition("@")[2]
+        signed = dkim_sign_outbound(self.runtime, content, from_domain)
+        for result in relay_out(self.runtime, signed, mail_from, recipients):
+            if result.reply.accepted:
+                detail = f"The message was sent to {result.server} and accepted: {result.reply}"
+                self._event(trace_id, result.recipient, "SEND", detail, "relay.sent", "Delivered")
+            else:
+                detail = f"{result.server} refused the message: {result.reply}"
+                self._event(trace_id, result.recipient, "FAIL", detail, "relay.refused", "Failed")
+                self._bounce(mail_from, result.recipient, result.reply, content)
+            if result.to_ip:
+                self.runtime.trace.update(trace_id, result.recipient, to_ip=result.to_ip)
+
+    def _bounce(self, mail_from: str, recipient: str, reply: R.Reply, content: bytes) -> None:
+        """A non-delivery report to the sender, when the sender is one of the tenant's mailboxes."""
+        if self.runtime.world.tenant.find_mailbox(mail_from) is None:
+            return
+        subject, _, _ = headers_of(content)
+        now = self.runtime.clock.now()
+        postmaster = (
+            f"MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@{self.runtime.world.tenant.initial_domain}"
+        )
+        ndr = (
+            f"From: Microsoft Outlook <{postmaster}>\r\n"
+            f"To: {mail_from}\r\n"
+            f"Subject: Undeliverable: {subject}\r\n"
+            f"Date: {email.utils.format_datetime(now)}\r\n"
+            f"Message-ID: <{uuid.uuid4()}@{R.SUBMISSION_DIAG}>\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"Your message to {recipient} couldn't be delivered.\r\n\r\n"
+            f"Remote server returned '{reply}'\r\n"
+        ).encode()
+        self.runtime.store.deliver(mail_from, "Inbox", ndr)
+
+    def release_due(self, now: datetime) -> None:
+        """Deliver deferred messages whose time has come (called when the lab clock moves)."""
+        with self.runtime.lock:
+            due = [d for d in self.runtime.deferred if d.release_at <= now]
+            self.runtime.deferred[:] = [d for d in self.runtime.deferred if d.release_at > now]
+        for item in due:
+            self._route_submitted(item.trace_id, item.mail_from, item.recipients, item.content)
+
+    # -- the MX ----------------------------------------------------------------------------------------
+    def inbound(
+        self, incoming: Incoming, verdict: Verdict, stamp: list[tuple[str, str]], connector: str | None
+    ) -> str:
+        """Anonymous mail accepted at the MX (connector relay, direct send, inbound), filed by the verdict."""
+        runtime = self.runtime
+        now = runtime.clock.now()
+        content, message_id = prepare(incoming.content, incoming, now, stamp)
+        trace_id = new_trace_id()
+        tenant = runtime.world.tenant
+        internal = [r for r in incoming.recipients if tenant.is_accepted(r.rpartition("@")[2])]
+        external = [r for r in incoming.recipients if r not in internal]
+        for recipient in incoming.recipients:
+            record = self._record(incoming, message_id, trace_id, recipient, "GettingStatus", len(content))
+            if connector:
+                record.events.append(
+                    TraceEvent(
+                        now,
+                        "RECEIVE",
+                        "Receive",
+                        f"Received via inbound connector {connector}",
+                        "connector.relay",
+                    )
+                )
+            runtime.trace.add(record)
+        for recipient in internal:
+            if verdict.action != "inbox":
+                scl = f"Spam confidence level: {verdict.scl}"
+                self._event(trace_id, recipient, "SPAM", scl, verdict.rule, "GettingStatus")
+            if verdict.action == "quarantine":
+                runtime.store.quarantine(content, recipient, verdict.explanation)
+                self._event(
+                    trace_id,
+                    recipient,
+                    "SPAM",
+                    f"The message was quarantined. {verdict.explanation}",
+                    verdict.rule,
+                    "Quarantined",
+                )
+            elif verdict.action == "junk":
+                self._deliver_internal(
+                    trace_id,
+                    recipient,
+                    content,
+                    "Junk Email",
+                    verdict.rule,
+                    f"The message was delivered to the Junk Email folder. {verdict.explanation}",
+                )
+            else:
+                self._deliver_internal(
+                    trace_id,
+                    recipient,
+                    content,
+                    "Inbox",
+                    verdict.rule,
+                    f"The message was successfully delivered. {verdict.explanation}",
+                )
+        if external:
+            self._relay(trace_id, incoming.mail_from, external, content)
+        return message_id
