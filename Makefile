@@ -20,8 +20,8 @@ lab: venv
 	$(BIN)/jupyter lab notebooks/
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 
 unit: venv
 	$(BIN)/python -m pytest

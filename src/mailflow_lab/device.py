@@ -11,6 +11,7 @@ import ssl
 import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from typing import TYPE_CHECKING, Any
 
 from .policy.replies import Reply
@@ -153,7 +154,8 @@ class Device(model.Device):
             if header_from:
                 built.replace_header("From", header_from)
             message = built
-        raw = message.as_bytes() if isinstance(message, EmailMessage) else message
+        # On the wire every line ends in CRLF (RFC 5321 §2.3.8); smtplib sends bytes as they are.
+        raw = message.as_bytes(policy=SMTP_POLICY) if isinstance(message, EmailMessage) else _crlf(message)
         try:
             host, port = lab.endpoint(self.server, self.port)
         except KeyError:
@@ -286,6 +288,10 @@ class Device(model.Device):
         result.accepted = final.accepted
         if final.accepted:
             result.message_id = _message_id_of(raw)
+
+
+def _crlf(raw: bytes) -> bytes:
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def _message_id_of(raw: bytes) -> str | None:

@@ -100,7 +100,7 @@ class Transport:
         )
 
     # -- SMTP AUTH submission ------------------------------------------------------------------
-    def submit(self, incoming: Incoming, login: str, deferred: bool) -> str:
+    def submit(self, incoming: Incoming, login: str, delay_minutes: int = 0) -> str:
         """An authenticated message: Sent Items copy, then each recipient delivered, relayed or deferred."""
         runtime = self.runtime
         now = runtime.clock.now()
@@ -116,7 +116,7 @@ class Transport:
                 message_id,
                 trace_id,
                 recipient,
-                "Pending" if deferred else "GettingStatus",
+                "Pending" if delay_minutes else "GettingStatus",
                 len(content),
             )
             record.events.append(
@@ -126,10 +126,8 @@ class Transport:
             )
             runtime.trace.add(record)
         runtime.record_submission(login, len(incoming.recipients))
-        if deferred:
-            messages, _ = runtime.recent_submissions(login, timedelta(minutes=1))
-            windows = max(0, messages - 1) // 30
-            release = now + timedelta(minutes=1 + windows)
+        if delay_minutes:
+            release = now + timedelta(minutes=delay_minutes)
             with runtime.lock:
                 runtime.deferred.append(
                     Deferred(release, trace_id, incoming.mail_from, incoming.recipients, content, login)

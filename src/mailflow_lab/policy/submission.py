@@ -185,9 +185,13 @@ def end_of_data(
     return Decision(R.queued("<id>", R.SUBMISSION_DIAG), "submission.data.ok", "accepted for delivery")
 
 
-def deferred_by_rate(messages_last_minute: int) -> bool:
-    """More than 30 messages a minute: accepted, then delivered in the following minutes.
+def deferral_minutes(messages_last_minute: int) -> int:
+    """More than 30 messages a minute: accepted, then delivered in the following minutes (0 = at once).
 
-    EOP sheet: the 2025 support article says excess messages are delayed, not rejected; the lab follows it.
+    `messages_last_minute` counts this mailbox's messages in the minute before this one. EOP sheet: the 2025
+    support article says excess messages are delayed, not rejected; the lab follows it and carries each
+    further 30 over to the next minute.
     """
-    return messages_last_minute >= MESSAGES_PER_MINUTE
+    if messages_last_minute < MESSAGES_PER_MINUTE:
+        return 0
+    return 1 + (messages_last_minute - MESSAGES_PER_MINUTE) // MESSAGES_PER_MINUTE

@@ -138,9 +138,9 @@ class SubmissionHandler:
             tls_version=server.facts.tls_version,
             endpoint_fqdn=self.fqdn,
         )
-        deferred = policy.deferred_by_rate(messages_last_minute)
+        delay = policy.deferral_minutes(messages_last_minute)
         # Files are written (and fsync'd) off the event loop; 250 goes out only once they are on disk.
-        message_id = await asyncio.to_thread(self.transport.submit, incoming, login, deferred)
+        message_id = await asyncio.to_thread(self.transport.submit, incoming, login, delay)
         server.facts.messages += 1
         return str(R.queued(message_id, R.SUBMISSION_DIAG))
 
