@@ -1,0 +1,119 @@
+"""The `mailflow-lab` command: serve a lab, read its message trace, check a world file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from .datafile import LabDataError
+from .trace import MessageTrace, format_table
+from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
+
+TRACE_FILE = "trace.jsonl"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (LabDataError, FileNotFoundError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"mailflow-lab: {message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailflow-lab", description="A local lab that behaves like Microsoft 365's mail endpoints."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run a lab until Ctrl-C or SIGTERM")
+    serve.add_argument(
+        "--world", default=DEFAULT_WORLD, help="world name or path to a .toml (default: contoso)"
+    )
+    serve.add_argument(
+        "--state", type=Path, help="folder for mailboxes and trace (default: a new temp folder)"
+    )
+    serve.add_argument("--submission-port", type=_port, default=0, help="port for smtp.office365.com:587")
+    serve.add_argument("--mx-port", type=_port, default=0, help="port for the tenant MX (port 25)")
+    serve.add_argument("--dns-port", type=_port, default=0, help="port for the lab DNS (UDP and TCP)")
+    serve.set_defaults(run=_serve)
+
+    trace = commands.add_parser("trace", help="print a lab's message trace (Get-MessageTrace)")
+    trace.add_argument("--state", type=Path, required=True, help="the lab's state folder")
+    trace.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    trace.set_defaults(run=_trace)
+
+    check = commands.add_parser("check-world", help="load a world file and its zones, report any mistake")
+    check.add_argument("world", help="world name or path to a .toml")
+    check.set_defaults(run=_check_world)
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535 (0 = any free port), got {value}")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .lab import Lab  # the servers load only for this command
+
+    state = args.state or Path(tempfile.mkdtemp(prefix="mailflow-lab-"))
+    world = load_world(args.world)
+    mx_host = f"{world.tenant.accepted_domains[0].name.replace('.', '-')}.mail.protection.outlook.com"
+    ports = {("smtp.office365.com", 587): args.submission_port, (mx_host, 25): args.mx_port}
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with Lab.start(args.world, state_dir=state, ports=ports, dns_port=args.dns_port) as lab:
+        ca_path = lab.ca.write_ca(state / "lab-ca.pem")
+        print(f"mailflow-lab: world {lab.world.name!r}, state in {state}", flush=True)
+        for (host, port), (address, bound) in sorted(lab.endpoints().items()):
+            print(f"{host}:{port} -> {address}:{bound}", flush=True)
+        print(f"lab DNS -> {lab.dns_server[0]}:{lab.dns_server[1]}", flush=True)
+        print(f"lab CA certificate: {ca_path}", flush=True)
+        print("ready; Ctrl-C to stop", flush=True)
+        stop.wait()
+    print("mailflow-lab: stopped", flush=True)
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    path = Path(args.state) / TRACE_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no message trace in {args.state} (was a lab run with --state {args.state}?)"
+        )
+    records = MessageTrace.load(path).records()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=2))
+    else:
+        print(format_table(records) if records else "(no messages traced)")
+    return 0
+
+
+def _check_world(args: argparse.Namespace) -> int:
+    world = load_world(args.world)
+    dns = load_world_dns(world)
+    print(
+        f"{world.source}: world {world.name!r} is fine: {len(world.tenant.mailboxes)} mailboxes, "
+        f"{len(world.tenant.inbound_connectors)} connectors, zones {', '.join(dns.origins)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

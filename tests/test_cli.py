@@ -1,0 +1,97 @@
+"""The mailflow-lab command: serve a lab as a real process, send to it, read its trace, check worlds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import sys
+from pathlib import Path
+
+import dns.resolver
+import pytest
+
+from mailflow_lab.cli import main
+from mailflow_lab.world.loader import data_dir
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mailflow_lab", *args]
+
+
+def test_serve_then_trace(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    process = subprocess.Popen(
+        _command("serve", "--state", str(state)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("ready"):
+                break
+        endpoints = dict(re.findall(r"^(\S+:\d+) -> (127\.0\.0\.1:\d+)$", "\n".join(lines), re.M))
+        assert "smtp.office365.com:587" in endpoints, lines
+        mx = endpoints["contoso-com.mail.protection.outlook.com:25"]
+        dns_line = next(line for line in lines if line.startswith("lab DNS -> "))
+        dns_port = int(dns_line.rsplit(":", 1)[1])
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port = ["127.0.0.1"], dns_port
+        assert [r.exchange.to_text() for r in resolver.resolve("contoso.com", "MX")] == [
+            "contoso-com.mail.protection.outlook.com."
+        ]
+        host, port = mx.split(":")
+        with smtplib.SMTP(host, int(port), timeout=10) as client:
+            client.ehlo("printer.local")
+            client.sendmail(
+                "printer@contoso.com",
+                ["alex@contoso.com"],
+                b"From: printer@contoso.com\r\nTo: alex@contoso.com\r\n"
+                b"Subject: From the CLI\r\n\r\nhello\r\n",
+            )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped" in out
+    table = subprocess.run(
+        _command("trace", "--state", str(state)), capture_output=True, text=True, check=True
+    )
+    assert "From the CLI" in table.stdout and "FilteredAsSpam" in table.stdout
+    as_json = subprocess.run(
+        _command("trace", "--state", str(state), "--json"), capture_output=True, text=True, check=True
+    )
+    (record,) = json.loads(as_json.stdout)
+    assert record["RecipientAddress"] == "alex@contoso.com" and record["Status"] == "FilteredAsSpam"
+    assert record["FromIP"] == "203.0.113.10"
+
+
+def test_trace_without_a_lab_says_so(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["trace", "--state", str(tmp_path)]) == 2
+    assert "no message trace in" in capsys.readouterr().err
+
+
+def test_check_world(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert main(["check-world", "contoso"]) == 0
+    assert "is fine" in capsys.readouterr().out
+    broken = tmp_path / "broken.toml"
+    text = (data_dir() / "worlds" / "contoso.toml").read_text().replace('"../', f'"{data_dir().as_posix()}/')
+    broken.write_text(text.replace('public_ip = "203.0.113.10"', 'public_ip = "300.1.1.1"'))
+    assert main(["check-world", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}: network.office.public_ip: expected an IPv4 or IPv6 address" in err
+
+
+def test_bad_port_is_refused_by_argparse(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", "--mx-port", "70000"])
+    assert stopped.value.code == 2
+    assert "expected a port from 0 to 65535" in capsys.readouterr().err
