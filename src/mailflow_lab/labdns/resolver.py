@@ -164,7 +164,7 @@ class LabDNS:
         current = qname
         while True:
             if current in self._failing.names:
-                return Answer(qname, kind, dns.rcode.SERVFAIL, tuple(chain))
+                return Answer(qname, kind, dns.rcode.SERVFAIL)
             zone = self.zone_for(current)
             if zone is None:
                 # Outside every zone: REFUSED for the question itself; a CNAME leading out stops there.
@@ -189,8 +189,8 @@ class LabDNS:
             seen.add(current)
             target = cname[0].target.derelativize(zone.origin)
             if target in seen or len(chain) > MAX_CNAME_CHAIN:
-                # A CNAME loop or an over-long chain: answer with what was followed (as BIND does).
-                return Answer(qname, kind, dns.rcode.NOERROR, tuple(chain))
+                # A CNAME loop or an over-long chain: SERVFAIL, as a recursive resolver reports it.
+                return Answer(qname, kind, dns.rcode.SERVFAIL)
             current = target
 
     # -- conveniences ---------------------------------------------------------------------------
@@ -211,10 +211,10 @@ class LabDNS:
 
     def zone_text(self, origin: NameLike) -> str:
         """A zone as BIND text, to show a learner."""
-        zone = next((z for z in self._zones if z.origin == _name(origin)), None)
-        if zone is None:
-            raise KeyError(f"no lab zone {origin}")
         with self._lock:
+            zone = next((z for z in self._zones if z.origin == _name(origin)), None)
+            if zone is None:
+                raise KeyError(f"no lab zone {origin}")
             return zone.to_text(relativize=False)
 
 

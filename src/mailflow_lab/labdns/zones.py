@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import dns.exception
@@ -17,9 +18,10 @@ def zone_from_text(text: str, origin: str = ".", source: str = "<zone text>") ->
     """Parse BIND zone text; the origin may be "." so one text can hold any names."""
     try:
         return _parse(text, origin, source)
-    except dns.exception.DNSException as exc:
+    except (dns.exception.DNSException, ValueError) as exc:
+        # ValueError: e.g. an SOA record below the origin ("add() has non-origin SOA").
         problem = str(exc).removeprefix(f"{source}:").split(": ", 1)[-1]
-        line = _first_bad_line(text, origin, source)
+        line = _first_bad_line(text, lambda part: _parse(part, origin, source))
         raise LabDataError(source, f"line {line}", f"zone syntax error: {problem}") from None
 
 
@@ -31,16 +33,16 @@ def _parse(text: str, origin: str, source: str) -> dns.zone.Zone:
     return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False, filename=source)
 
 
-def _first_bad_line(text: str, origin: str, source: str) -> int:
+def _first_bad_line(text: str, parse: Callable[[str], object]) -> int:
     """The first line whose inclusion makes the text fail to parse (dnspython may name the next one)."""
     lines = text.splitlines()
     good, bad = 0, len(lines)
     while bad - good > 1:
         middle = (good + bad) // 2
         try:
-            _parse("\n".join(lines[:middle]) + "\n", origin, source)
+            parse("\n".join(lines[:middle]) + "\n")
             good = middle
-        except dns.exception.DNSException:
+        except (dns.exception.DNSException, ValueError):
             bad = middle
     return bad
 
