@@ -37,6 +37,25 @@ def headers_of(content: bytes) -> tuple[str, str, str]:
     return str(parsed.get("Subject", "") or ""), from_address, str(parsed.get("Message-ID", "") or "").strip()
 
 
+def strip_headers(content: bytes, prefix: str) -> bytes:
+    """Drop every header whose name starts with `prefix` (with its folded lines) from the header block."""
+    head, sep, body = content.partition(b"\r\n\r\n")
+    if not sep:
+        return content
+    kept: list[bytes] = []
+    dropping = False
+    wanted = prefix.lower().encode()
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = line.lower().startswith(wanted)
+        if not dropping:
+            kept.append(line)
+    return b"\r\n".join(kept) + sep + body
+
+
 def prepare(
     content: bytes, incoming: Incoming, now: datetime, extra: list[tuple[str, str]]
 ) -> tuple[bytes, str]:
@@ -66,10 +85,16 @@ class Transport:
 
     # -- records -------------------------------------------------------------------------------
     def _record(
-        self, incoming: Incoming, message_id: str, trace_id: str, recipient: str, status: str, size: int
+        self,
+        incoming: Incoming,
+        message_id: str,
+        trace_id: str,
+        recipient: str,
+        status: str,
+        size: int,
+        now: datetime,
     ) -> TraceRecord:
         subject, _, _ = headers_of(incoming.content)
-        now = self.runtime.clock.now()
         receive = TraceEvent(
             now, "RECEIVE", "Receive", f"Message received by: {incoming.endpoint_fqdn}", "receive"
         )
@@ -118,6 +143,7 @@ class Transport:
                 recipient,
                 "Pending" if delay_minutes else "GettingStatus",
                 len(content),
+                now,
             )
             record.events.append(
                 TraceEvent(
@@ -178,7 +204,10 @@ class Transport:
     def _relay(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
         _, from_address, _ = headers_of(content)
         from_domain = (from_address or mail_from).rpartition("@")[2]
-        signed = dkim_sign_outbound(self.runtime, content, from_domain)
+        # Exchange removes its organisation headers at the boundary, then signs what leaves.
+        signed = dkim_sign_outbound(
+            self.runtime, strip_headers(content, "X-MS-Exchange-Organization-"), from_domain
+        )
         for result in relay_out(self.runtime, signed, mail_from, recipients):
             if result.reply.accepted:
                 detail = f"The message was sent to {result.server} and accepted: {result.reply}"
@@ -232,7 +261,9 @@ class Transport:
         internal = [r for r in incoming.recipients if tenant.is_accepted(r.rpartition("@")[2])]
         external = [r for r in incoming.recipients if r not in internal]
         for recipient in incoming.recipients:
-            record = self._record(incoming, message_id, trace_id, recipient, "GettingStatus", len(content))
+            record = self._record(
+                incoming, message_id, trace_id, recipient, "GettingStatus", len(content), now
+            )
             if connector:
                 record.events.append(
                     TraceEvent(

@@ -52,7 +52,10 @@ def evaluate(results: AuthResults, *, via_connector: bool = False) -> Verdict:
     if via_connector:
         why = "the connector recognised the sender as your organisation's own server: not spoofing"
         return Verdict("inbox", "Delivered", 1, "NSPM", "NONE", "pass", "100", "antispam.connector", why)
-    if results.dmarc == "pass" or (results.dmarc == "none" and results.spf == "pass"):
+    # EOP sheet: when SPF passes the message is delivered to the Inbox, DMARC record or not.
+    if results.dmarc == "pass" or (
+        results.spf == "pass" and results.dmarc in ("none", "permerror", "temperror")
+    ):
         why = f"SPF is {results.spf} and DMARC is {results.dmarc}: composite authentication passes"
         return Verdict("inbox", "Delivered", 1, "NSPM", "NONE", "pass", "100", "antispam.pass", why)
     policy = results.dmarc_disposition or results.dmarc_policy
@@ -89,14 +92,28 @@ def evaluate(results: AuthResults, *, via_connector: bool = False) -> Verdict:
     return Verdict("junk", "FilteredAsSpam", 5, "SPM", "SPOOF", "fail", "601", "antispam.compauth-fail", why)
 
 
+_SPF_WORD = {"softfail": "SoftFail", "temperror": "TempError", "permerror": "PermError"}
+
+
+def connector_headers(client_ip: str, helo: str, internal_only: bool) -> list[tuple[str, str]]:
+    """What Microsoft 365 stamps on mail relayed through an OnPremises connector [observed]."""
+    direction = "INT" if internal_only else "OUT"
+    report = (
+        f"CIP:{client_ip};CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;H:{helo};PTR:;CAT:NONE;SFTY:;"
+        f"DIR:{direction};"
+    )
+    return [
+        ("X-MS-Exchange-CrossTenant-FromEntityHeader", "HybridOnPrem"),
+        ("X-MS-Exchange-Organization-AuthAs", "Anonymous"),
+        ("X-Forefront-Antispam-Report", report),
+        ("X-MS-Exchange-Organization-SCL", "1"),
+    ]
+
+
 def headers(results: AuthResults, verdict: Verdict, *, authenticated: bool = False) -> list[tuple[str, str]]:
     """The headers Microsoft 365 stamps, in the documented syntax (EOP sheet)."""
     ip, domain = results.client_ip, results.mail_from_domain
-    spf_comment = (
-        f"(sender IP is {ip})"
-        if results.spf in ("pass", "fail", "softfail", "neutral")
-        else f"(sender IP is {ip}) {results.spf}"
-    )
+    spf_comment = f"(sender IP is {ip})"
     dkim = {
         "pass": "dkim=pass (signature was verified)",
         "none": "dkim=none (message not signed)",
@@ -110,7 +127,8 @@ def headers(results: AuthResults, verdict: Verdict, *, authenticated: bool = Fal
     )
     designates = "designates" if results.spf == "pass" else "does not designate"
     received_spf = (
-        f"{results.spf.capitalize()} (protection.outlook.com: domain of {domain} {designates} {ip} "
+        f"{_SPF_WORD.get(results.spf, results.spf.capitalize())} (protection.outlook.com: domain of {domain} "
+        f"{designates} {ip} "
         f"as permitted sender) receiver=protection.outlook.com; client-ip={ip}; helo={results.helo};"
     )
     report = (

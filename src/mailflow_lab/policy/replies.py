@@ -92,7 +92,9 @@ AUTH_OK = _r(235, "2.7.0", "Authentication successful")
 AUTH_LOGIN_USERNAME = "334 VXNlcm5hbWU6"
 AUTH_LOGIN_PASSWORD = "334 UGFzc3dvcmQ6"
 AUTH_UNRECOGNIZED = _r(504, "5.7.4", f"Unrecognized authentication type [{SUBMISSION_DIAG}]")
-AUTH_BAD_CREDENTIALS = _r(535, "5.7.3", f"Authentication unsuccessful [{SUBMISSION_DIAG.lower()}]")
+AUTH_BAD_CREDENTIALS = _r(
+    535, "5.7.3", f"Authentication unsuccessful [{SUBMISSION_HOST}.gbrp265.prod.outlook.com]"
+)
 AUTH_DISABLED_TENANT = _r(
     535,
     "5.7.139",
@@ -112,6 +114,14 @@ AUTH_SECURITY_DEFAULTS = _r(
     "Contact your administrator.",
 )
 AUTH_BASIC_DISABLED = _r(535, "5.7.139", "Authentication unsuccessful, basic authentication is disabled.")
+AUTH_CONDITIONAL_ACCESS = _r(
+    535,
+    "5.7.139",
+    "Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. "
+    "Contact your administrator.",
+)
+# After the final retirement of basic authentication for SMTP AUTH ([AUTHSMTP]; not yet in force in the lab).
+BASIC_AUTH_RETIRED = _r(550, "5.7.30", "Basic authentication is not supported for Client Submission.")
 AUTH_ALREADY = _r(503, "5.5.2", "Already authenticated")  # RFC 4954 §4: AUTH after AUTH is refused
 AUTH_ABORTED = _r(501, "5.7.0", "Auth aborted")
 AUTH_BAD_BASE64 = _r(501, "5.5.2", "Cannot decode base64")
@@ -153,6 +163,12 @@ CONCURRENT_CONNECTIONS = _r(
     f"[Hostname={SUBMISSION_DIAG}]",
 )
 SUBMISSION_QUOTA_EXCEEDED = _r(554, "5.2.0", "STOREDRV.Submission.Exception:SubmissionQuotaExceededException")
+MAILBOX_FULL = _r(
+    554,
+    "5.2.2",
+    "mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded",
+)
+SENDER_THROTTLED_MAILBOX_FULL = _r(550, "5.2.251", "Sender throttled due to continuous mailbox full errors.")
 MESSAGE_TOO_BIG = _r(552, "5.3.4", "Message size exceeds fixed maximum message size")
 TOO_MANY_RECIPIENTS = _r(452, "4.5.3", "Too many recipients")
 
@@ -184,6 +200,26 @@ def dmarc_reject(domain: str) -> Reply:
         f"Access denied, sending domain [{domain.upper()}] does not pass DMARC verification "
         "and has a DMARC policy of reject.",
     )
+
+
+# -- blocking and throttling at the edge ([NDR] and transcripts) ---------------------------------------------
+def server_busy(ip: str) -> Reply:
+    return _r(451, "4.7.500", f"Server busy. Please try again later from [{ip}]. (AS843)")
+
+
+def banned_ip(ip: str) -> Reply:
+    return _r(
+        550,
+        "5.7.606",
+        f"Access denied, banned sending IP [{ip}]. To request removal from this list please visit "
+        "https://sender.office.com/ and follow the directions.",
+    )
+
+
+TRAFFIC_NOT_ACCEPTED = _r(
+    550, "5.7.708", "Service unavailable. Access denied, traffic not accepted from this IP."
+)
+UNREGISTERED_DOMAIN = _r(550, "5.7.750", "Client blocked from sending from unregistered domain")
 
 
 # -- protocol errors: aiosmtpd's wording replaced by Exchange-style replies ---------------------------

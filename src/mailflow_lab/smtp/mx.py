@@ -94,7 +94,12 @@ class MXHandler:
         if verdict.reply is not None:
             # Refused in the session: nothing is stored and no mailbox sees it.
             return str(verdict.reply)
-        stamp = antispam.headers(results, verdict)
+        if connector is not None:
+            tenant = self.runtime.world.tenant
+            internal_only = all(tenant.is_accepted(r.rpartition("@")[2]) for r in incoming.recipients)
+            stamp = antispam.connector_headers(incoming.client_ip, incoming.helo, internal_only)
+        else:
+            stamp = antispam.headers(results, verdict)
         message_id = self.transport.inbound(incoming, verdict, stamp, connector)
         return str(R.mx_queued(message_id, uuid.uuid4().int % 10**13))
 
