@@ -356,3 +356,12 @@ def test_security_level_lowered_only_for_legacy(ca: LabCA) -> None:
     assert ca.client_context().security_level >= 1
     assert ca.server_context(M365_NAMES, min_version=TLS1).security_level == 0
     assert ca.client_context(min_version=TLS1, max_version=TLS1).security_level == 0
+
+
+def test_wildcard_san_for_tenant_mx_hosts(ca: LabCA) -> None:
+    server = ca.server_context(["*.mail.protection.outlook.com"])
+    assert (
+        handshake(server, ca.client_context(), "contoso-com.mail.protection.outlook.com").client_error is None
+    )
+    out = handshake(server, ca.client_context(), "a.b.mail.protection.outlook.com")  # one label only
+    assert isinstance(out.client_error, ssl.SSLCertVerificationError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import ssl
 import tempfile
@@ -12,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .admin.objects import PowerShellResult
+from .admin.shell import run as run_powershell
 from .clock import LabClock
 from .device import Device, Outcome
 from .labdns.server import DNSServer
@@ -27,8 +30,11 @@ from .trace import MessageTrace, TraceRecord
 from .transport import Transport
 from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
 from .world.model import World
+from .world.state import load_tenant, tenant_mtime
 
 SUBMISSION_HOSTS = ("smtp.office365.com", "smtp-legacy.office365.com")
+LAB_FILE = "lab.json"
+TRACE_FILE = "trace.jsonl"
 
 
 @dataclass(frozen=True)
@@ -67,23 +73,19 @@ class Lab:
         dns_port: int = 0,
         host: str = "127.0.0.1",
         tls_cache: Path | None = None,
+        advertise_xclient: bool = False,
     ) -> Lab:
-        """Load a world and serve it: every port is chosen free unless `ports` maps (host, port) to one."""
-        loaded = load_world(world)
-        dns = load_world_dns(loaded)
+        """Load a world and serve it: every port is chosen free unless `ports` maps (host, port) to one.
+
+        A state folder used before keeps its mailboxes, trace and tenant settings (cmdlet changes).
+        `advertise_xclient` lists XCLIENT in EHLO for loopback clients that insist on seeing it (swaks);
+        off by default, so the EHLO reply stays Microsoft's.
+        """
         owns = state_dir is None
         state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="mailflow-lab-"))
-        state.mkdir(parents=True, exist_ok=True)
-        clock = LabClock()
-        secret = hashlib.sha256(f"mailflow-lab:{state.resolve()}".encode()).digest()
-        runtime = LabRuntime(
-            world=loaded,
-            dns=dns,
-            store=MailStore(state),
-            trace=MessageTrace(state / "trace.jsonl"),  # replays an existing trace
-            clock=clock,
-            tokens=TokenIssuer(secret, clock.timestamp),
-        )
+        runtime = open_state(state, world, write=True)
+        runtime.advertise_xclient = advertise_xclient
+        loaded, clock = runtime.world, runtime.clock
         ca = LabCA.load_or_create(tls_cache) if tls_cache else LabCA.load_or_create()
         submission_tls = ca.server_context(list(SUBMISSION_HOSTS), min_version=ssl.TLSVersion.TLSv1)
         mx_names = [_mx_host(loaded), "*.mail.protection.outlook.com"]
@@ -115,7 +117,7 @@ class Lab:
                     host=host,
                     port=wanted.get((name, port), 0),
                 )
-            dns_server = DNSServer(dns, host=host, port=dns_port).start()
+            dns_server = DNSServer(runtime.dns, host=host, port=dns_port).start()
         except BaseException:
             servers.stop()
             raise
@@ -222,6 +224,10 @@ class Lab:
             return Outcome(recipient, where, None, last)
         return Outcome(recipient, "unknown")
 
+    def powershell(self, text: str) -> PowerShellResult:
+        """Run Exchange Online PowerShell lines against the lab tenant (changes apply to the next session)."""
+        return run_powershell(self.runtime, text)
+
     def describe(self) -> str:
         """One line per endpoint: world name -> loopback socket."""
         lines = [f"{h}:{p} -> {a}:{b}" for (h, p), (a, b) in sorted(self.runtime.endpoints.items())]
@@ -231,6 +237,43 @@ class Lab:
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running"
         return f"<Lab world={self.world.name!r} {state} state_dir={str(self.state_dir)!r}>"
+
+
+def open_state(state: Path, world: str | Path | None = None, *, write: bool = False) -> LabRuntime:
+    """A lab's shared state from its folder: the world it was started with, its tenant, store and trace.
+
+    With `write`, the folder is made and the lab's world and tenant are recorded in it; without, it is
+    read as another process (`mailflow-lab ps`, `trace`) sees it.
+    """
+    meta = state / LAB_FILE
+    if world is None:
+        if not meta.exists():
+            raise FileNotFoundError(f"{state} holds no lab (start one with --state {state})")
+        world = json.loads(meta.read_text(encoding="utf-8"))["world"]
+    loaded = load_world(world)
+    saved = load_tenant(state)
+    if saved is not None:
+        loaded.tenant = saved
+    clock = LabClock()
+    secret = hashlib.sha256(f"mailflow-lab:{state.resolve()}".encode()).digest()
+    if write:
+        state.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"world": str(loaded.source)}), encoding="utf-8")
+    trace_path = state / TRACE_FILE
+    runtime = LabRuntime(
+        world=loaded,
+        dns=load_world_dns(loaded),
+        store=MailStore(state),
+        # A writer replays and continues the trace; a reader only loads it.
+        trace=MessageTrace(trace_path) if write or not trace_path.exists() else MessageTrace.load(trace_path),
+        clock=clock,
+        tokens=TokenIssuer(secret, clock.timestamp),
+        state_dir=state,
+    )
+    if write and saved is None:
+        runtime.save_tenant()
+    runtime.tenant_seen = tenant_mtime(state)
+    return runtime
 
 
 def _mx_host(world: World) -> str:

@@ -6,6 +6,7 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from .clock import LabClock
 from .labdns.resolver import LabDNS
@@ -13,6 +14,7 @@ from .mailstore import MailStore
 from .tokens import TokenIssuer
 from .trace import MessageTrace
 from .world.model import World
+from .world.state import load_tenant, save_tenant, tenant_mtime
 
 
 @dataclass
@@ -42,6 +44,29 @@ class LabRuntime:
     signed_in: Counter[str] = field(default_factory=Counter)
     submissions: dict[str, list[tuple[datetime, int]]] = field(default_factory=lambda: defaultdict(list))
     deferred: list[Deferred] = field(default_factory=list)
+    state_dir: Path | None = None
+    advertise_xclient: bool = False
+    tenant_seen: float = 0.0
+
+    def save_tenant(self) -> None:
+        """Write the tenant's settings to the state folder, for other processes on the same state."""
+        if self.state_dir is not None:
+            with self.lock:
+                save_tenant(self.world.tenant, self.state_dir)
+                self.tenant_seen = tenant_mtime(self.state_dir)
+
+    def refresh_tenant(self) -> None:
+        """Take changes another process (mailflow-lab ps) saved since; called as each session opens."""
+        if self.state_dir is None:
+            return
+        changed = tenant_mtime(self.state_dir)
+        if changed <= self.tenant_seen:
+            return
+        with self.lock:
+            tenant = load_tenant(self.state_dir)
+            if tenant is not None:
+                self.world.tenant = tenant
+            self.tenant_seen = changed
 
     def endpoint(self, host: str, port: int) -> tuple[str, int]:
         """The loopback socket serving a world host name and port."""

@@ -17,6 +17,7 @@ from mailflow_lab.labdns.resolver import LabDNS
 SUITE = Path(__file__).parent / "data" / "spf-suite.yml"
 
 MAX_STRING = 255  # RFC 1035 §3.3: a <character-string> holds at most 255 octets
+CASE_KEYS = {"description", "spec", "helo", "host", "mailfrom", "result", "explanation", "comment", "xfail"}
 RESULTS = {"pass", "fail", "softfail", "neutral", "none", "permerror", "temperror"}  # RFC 7208 §2.6
 
 
@@ -155,6 +156,8 @@ def test_suite_is_well_formed() -> None:
         for name, case in group["tests"].items():
             where = f"{group_slug}/{name}"
             assert {"description", "spec", "helo", "host", "mailfrom", "result"} <= set(case), where
+            assert set(case) <= CASE_KEYS, f"{where}: unknown keys {set(case) - CASE_KEYS}"
+            assert re.fullmatch(r"\d+(\.\d+)*", str(case["spec"])), f"{where}: spec {case['spec']}"
             assert expected_results(case) <= RESULTS, where
             lab_for(group_slug, group)  # the zonedata parses
 

@@ -84,6 +84,7 @@ class LabSMTP(SMTP):
         starting_tls = self._original_transport is not None
         super().connection_made(transport)
         if not starting_tls:
+            self.event_handler.runtime.refresh_tenant()
             peer = transport.get_extra_info("peername") or ("", 0)
             self.facts.peer_ip = str(peer[0])
             self.facts.client_ip = self.event_handler.default_client_ip()

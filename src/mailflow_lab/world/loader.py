@@ -28,6 +28,7 @@ from .model import (
     Tenant,
     World,
 )
+from .rules import connector_problem
 
 DATA_DIR_NAME = "data"
 DEFAULT_WORLD = "contoso"
@@ -155,18 +156,6 @@ def _connector(t: Table) -> InboundConnector:
         restrict_domains_to_certificate=t.bool("restrict_domains_to_certificate", False),
         enabled=t.bool("enabled", True),
     )
-    # New-InboundConnector accepts IPv4 ranges from /24 to /32 only (SenderIPAddresses).
-    for index, network in enumerate(connector.sender_ip_addresses):
-        if network.version != 4 or network.prefixlen < 24:
-            raise t.error(
-                f"sender_ip_addresses[{index}]",
-                f"expected an IPv4 address or range from /24 to /32, got {network}",
-            )
-    if not connector.sender_ip_addresses and not connector.tls_sender_certificate_name:
-        raise t.error(
-            "sender_ip_addresses",
-            "a connector needs sender_ip_addresses or tls_sender_certificate_name to recognise mail",
-        )
     t.done()
     return connector
 
@@ -290,17 +279,9 @@ def _check_world(world: World, path: Path) -> None:
         if connector.name.lower() in names:
             raise LabDataError(path, f"{where}.name", f"duplicate connector name {connector.name!r}")
         names.add(connector.name.lower())
-        cert = connector.tls_sender_certificate_name
-        # MFD: an OnPremises certificate connector names a certificate in one of your accepted domains.
-        if connector.connector_type == "OnPremises" and cert:
-            base = cert.removeprefix("*.")
-            if not any(base == d.name or base.endswith("." + d.name) for d in tenant.accepted_domains):
-                raise LabDataError(
-                    path,
-                    f"{where}.tls_sender_certificate_name",
-                    f"{cert} is not in an accepted domain of the tenant "
-                    f"({', '.join(d.name for d in tenant.accepted_domains)})",
-                )
+        problem = connector_problem(tenant, connector)
+        if problem is not None:
+            raise LabDataError(path, f"{where}.{problem[0]}", problem[1])
     for index, config in enumerate(tenant.dkim):
         if not tenant.is_accepted(config.domain):
             raise LabDataError(

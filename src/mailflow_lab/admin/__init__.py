@@ -1,0 +1,1 @@
+"""Exchange Online PowerShell against the lab tenant: syntax, binding, cmdlets, formatting."""

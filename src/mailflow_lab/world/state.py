@@ -1,0 +1,81 @@
+"""The tenant's changeable settings saved beside a lab's state, so other processes see cmdlet changes."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .model import AcceptedDomain, DkimSigningConfig, InboundConnector, Mailbox, OrgSettings, Tenant
+
+TENANT_FILE = "tenant.json"
+
+
+def tenant_to_dict(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "name": tenant.name,
+        "initial_domain": tenant.initial_domain,
+        "accepted_domains": [vars(d).copy() for d in tenant.accepted_domains],
+        "settings": vars(tenant.settings).copy(),
+        # The world's own credential store: passwords stay in the state folder, never in logs.
+        "mailboxes": [vars(m).copy() for m in tenant.mailboxes],
+        "inbound_connectors": [
+            {**vars(c), "sender_ip_addresses": [str(n) for n in c.sender_ip_addresses]}
+            for c in tenant.inbound_connectors
+        ],
+        "dkim": [{**vars(d), "keys": {s: str(p) for s, p in d.keys.items()}} for d in tenant.dkim],
+    }
+
+
+def tenant_from_dict(data: dict[str, Any]) -> Tenant:
+    return Tenant(
+        name=data["name"],
+        initial_domain=data["initial_domain"],
+        accepted_domains=[AcceptedDomain(**d) for d in data["accepted_domains"]],
+        settings=OrgSettings(**data["settings"]),
+        mailboxes=[Mailbox(**m) for m in data["mailboxes"]],
+        inbound_connectors=[
+            InboundConnector(
+                **{**c, "sender_ip_addresses": [ipaddress.ip_network(n) for n in c["sender_ip_addresses"]]}
+            )
+            for c in data["inbound_connectors"]
+        ],
+        dkim=[
+            DkimSigningConfig(**{**d, "keys": {s: Path(p) for s, p in d["keys"].items()}})
+            for d in data["dkim"]
+        ],
+    )
+
+
+def save_tenant(tenant: Tenant, state_dir: Path) -> None:
+    """Write tenant.json atomically (a reader sees the old file or the new one, never half)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(tenant_to_dict(tenant), indent=2)
+    fd, tmp = tempfile.mkstemp(prefix=".tenant-", dir=state_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, state_dir / TENANT_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_tenant(state_dir: Path) -> Tenant | None:
+    path = state_dir / TENANT_FILE
+    if not path.exists():
+        return None
+    return tenant_from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def tenant_mtime(state_dir: Path) -> float:
+    try:
+        return (state_dir / TENANT_FILE).stat().st_mtime_ns / 1e9
+    except FileNotFoundError:
+        return 0.0
