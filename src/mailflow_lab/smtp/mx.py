@@ -47,7 +47,7 @@ class MXHandler:
             policy.ehlo_extensions_after_tls() if server.facts.tls_active else policy.ehlo_extensions()
         )
         lines = [R.ehlo_greeting(self.fqdn, server.facts.client_ip), *extensions]
-        return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+        return server.ehlo_reply(lines)
 
     async def handle_MAIL(
         self, server: LabSMTP, session: Session, envelope: Envelope, address: str, options: list[str]

@@ -45,7 +45,7 @@ class OutsideHandler:
     ) -> list[str]:
         session.host_name = hostname
         lines = [self.fqdn, *EXTENSIONS]
-        return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+        return server.ehlo_reply(lines)
 
     async def handle_MAIL(
         self, server: LabSMTP, session: Session, envelope: Envelope, address: str, options: list[str]

@@ -112,6 +112,18 @@ class LabSMTP(SMTP):
             status = str(R.unrecognized_command(status))
         await super().push(status)
 
+    def ehlo_reply(self, lines: list[str]) -> list[str]:
+        """A multi-line 250 EHLO reply; XCLIENT is listed only when the lab was told to (swaks needs it)."""
+        if self.event_handler.runtime.advertise_xclient and self._loopback_peer():
+            lines = [*lines, "XCLIENT ADDR NAME HELO"]
+        return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+
+    def _loopback_peer(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.facts.peer_ip).is_loopback
+        except ValueError:
+            return False
+
     async def refuse_and_close(self, reply: R.Reply) -> None:
         await self.push(reply)
         if self.transport is not None:
@@ -190,11 +202,7 @@ class LabSMTP(SMTP):
 
         Never advertised in EHLO, so the EHLO reply stays identical to Microsoft 365's (DESIGN.md).
         """
-        try:
-            loopback = ipaddress.ip_address(self.facts.peer_ip).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        if not self._loopback_peer():
             await self.push(R.Reply(550, "5.7.0", "Error: insufficient authorization"))
             return
         attributes = dict(part.partition("=")[::2] for part in (arg or "").split())

@@ -50,7 +50,7 @@ class SubmissionHandler:
         session.host_name = hostname
         lines = [R.ehlo_greeting(self.fqdn, server.facts.client_ip)]
         lines += policy.ehlo_extensions(server.facts.tls_active)
-        return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+        return server.ehlo_reply(lines)
 
     # -- AUTH ------------------------------------------------------------------------------------
     async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
