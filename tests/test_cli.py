@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import smtplib
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -24,25 +25,11 @@ def _command(*args: str) -> list[str]:
 
 def test_serve_then_trace(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    process = subprocess.Popen(
-        _command("serve", "--state", str(state)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process, endpoints = _start_serve(state)
     try:
-        lines = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if line.startswith("ready"):
-                break
-        endpoints = dict(re.findall(r"^(\S+:\d+) -> (127\.0\.0\.1:\d+)$", "\n".join(lines), re.M))
-        assert "smtp.office365.com:587" in endpoints, lines
+        assert "smtp.office365.com:587" in endpoints, endpoints
         mx = endpoints["contoso-com.mail.protection.outlook.com:25"]
-        dns_line = next(line for line in lines if line.startswith("lab DNS -> "))
-        dns_port = int(dns_line.rsplit(":", 1)[1])
+        dns_port = int(endpoints["lab DNS"].rsplit(":", 1)[1])
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers, resolver.port = ["127.0.0.1"], dns_port
         assert [r.exchange.to_text() for r in resolver.resolve("contoso.com", "MX")] == [
@@ -95,3 +82,68 @@ def test_bad_port_is_refused_by_argparse(capsys) -> None:  # type: ignore[no-unt
         main(["serve", "--mx-port", "70000"])
     assert stopped.value.code == 2
     assert "expected a port from 0 to 65535" in capsys.readouterr().err
+
+
+def _start_serve(state: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    process = subprocess.Popen(
+        _command("serve", "--state", str(state)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("ready"):
+            break
+    return process, dict(re.findall(r"^(\S+:\d+|lab DNS) -> (127\.0\.0\.1:\d+)$", "\n".join(lines), re.M))
+
+
+def _auth_as_alex(endpoint: str, ca: Path) -> int:
+    host, port = endpoint.split(":")
+    with smtplib.SMTP(host, int(port), timeout=10) as client:
+        client._host = "smtp.office365.com"  # the name the certificate is checked against
+        client.ehlo("alex-laptop.local")
+        client.starttls(context=ssl.create_default_context(cafile=str(ca)))
+        client.ehlo("alex-laptop.local")
+        try:
+            client.login("alex@contoso.com", "Alex#2026")
+        except smtplib.SMTPAuthenticationError as exc:
+            return exc.smtp_code
+        return 235
+
+
+def test_ps_changes_reach_a_running_serve(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    process, endpoints = _start_serve(state)
+    try:
+        submission = endpoints["smtp.office365.com:587"]
+        assert _auth_as_alex(submission, state / "lab-ca.pem") == 535
+        line = "Set-CASMailbox -Identity alex@contoso.com -SmtpClientAuthenticationDisabled $false"
+        changed = subprocess.run(_command("ps", "--state", str(state), line), capture_output=True, text=True)
+        assert changed.returncode == 0, changed.stderr
+        assert "up to 30 minutes" in changed.stdout
+        assert _auth_as_alex(submission, state / "lab-ca.pem") == 235
+        shown = subprocess.run(
+            _command(
+                "ps", "--state", str(state), "Get-CASMailbox alex | fl Name,SmtpClientAuthenticationDisabled"
+            ),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "SmtpClientAuthenticationDisabled : False" in shown.stdout
+        wrong = subprocess.run(
+            _command("ps", "--state", str(state), "Set-Nothing"), capture_output=True, text=True
+        )
+        assert wrong.returncode == 1 and "is not recognized as a name of a cmdlet" in wrong.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+def test_ps_without_a_lab_says_so(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["ps", "--state", str(tmp_path), "Get-TransportConfig"]) == 2
+    assert "holds no lab" in capsys.readouterr().err

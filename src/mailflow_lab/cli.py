@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--json", action="store_true", help="print JSON instead of a table")
     trace.set_defaults(run=_trace)
 
+    ps = commands.add_parser("ps", help="run Exchange Online PowerShell lines against a lab's tenant")
+    ps.add_argument("--state", type=Path, required=True, help="the lab's state folder")
+    ps.add_argument(
+        "lines", nargs="+", help="PowerShell line(s), e.g. 'Get-CASMailbox'; '-' reads standard input"
+    )
+    ps.set_defaults(run=_ps)
+
     check = commands.add_parser("check-world", help="load a world file and its zones, report any mistake")
     check.add_argument("world", help="world name or path to a .toml")
     check.set_defaults(run=_check_world)
@@ -103,6 +110,19 @@ def _trace(args: argparse.Namespace) -> int:
     else:
         print(format_table(records) if records else "(no messages traced)")
     return 0
+
+
+def _ps(args: argparse.Namespace) -> int:
+    from .admin.shell import run
+    from .lab import open_state
+
+    text = sys.stdin.read() if args.lines == ["-"] else "\n".join(args.lines)
+    # A running `serve` on the same state folder takes the change at its next SMTP session.
+    result = run(open_state(Path(args.state)), text)
+    output = result.text()
+    if output:
+        print(output, file=sys.stderr if result.error and not result.objects else sys.stdout)
+    return 1 if result.error else 0
 
 
 def _check_world(args: argparse.Namespace) -> int:
