@@ -15,29 +15,19 @@ from ..policy import inbound as policy
 from ..policy import replies as R
 from ..runtime import LabRuntime
 from ..transport import Incoming, Transport, headers_of
-from .protocol import LabSMTP
+from .protocol import EndpointHandler, LabSMTP
 
 
-class MXHandler:
-    """Handler for the tenant's MX host: anonymous SMTP, STARTTLS optional, client certificates welcome."""
+class MXHandler(EndpointHandler):
+    """Handler for the tenant's MX host: anonymous SMTP, STARTTLS optional, client certificates welcome.
+
+    It offers no AUTH at all ([MFD] direct send details): the base class answers 504 5.7.4.
+    """
 
     def __init__(self, runtime: LabRuntime, transport: Transport) -> None:
-        self.runtime = runtime
+        super().__init__(runtime)
         self.transport = transport
         self.fqdn = R.MX_FQDN
-
-    def default_client_ip(self) -> str:
-        return str(self.runtime.world.network.office.public_ip)
-
-    def after_tls(self, server: LabSMTP) -> R.Reply | None:
-        return None
-
-    def closed(self, server: LabSMTP) -> None:
-        return None
-
-    async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
-        # The MX offers no AUTH at all ([MFD] direct send details).
-        return R.AUTH_UNRECOGNIZED
 
     async def handle_EHLO(
         self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]

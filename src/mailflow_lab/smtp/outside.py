@@ -15,27 +15,18 @@ from ..policy import replies as R
 from ..runtime import LabRuntime
 from ..transport import headers_of
 from ..world.model import OutsideOrganisation
-from .protocol import LabSMTP
+from .protocol import EndpointHandler, LabSMTP
 
 EXTENSIONS = ("PIPELINING", "SIZE 52428800", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8")
 
 
-class OutsideHandler:
+class OutsideHandler(EndpointHandler):
     """Handler for one outside organisation's receiving server (Postfix-like wording, the lab's choice)."""
 
     def __init__(self, runtime: LabRuntime, org: OutsideOrganisation) -> None:
-        self.runtime = runtime
+        super().__init__(runtime)
         self.org = org
         self.fqdn = org.mail_server
-
-    def default_client_ip(self) -> str:
-        return str(self.runtime.world.network.office.public_ip)
-
-    def after_tls(self, server: LabSMTP) -> R.Reply | None:
-        return None
-
-    def closed(self, server: LabSMTP) -> None:
-        return None
 
     async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
         return R.Reply(503, "5.5.1", "Error: authentication not enabled")

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
@@ -51,16 +51,29 @@ class ConnectionFacts:
         return self.tls_version is not None
 
 
-class LabHandler(Protocol):
-    """What an endpoint's handler offers besides aiosmtpd's handle_* hooks."""
+class EndpointHandler:
+    """What every endpoint's handler shares: the runtime, the default client address, quiet hooks.
 
-    def default_client_ip(self) -> str: ...
+    Subclasses add aiosmtpd's handle_EHLO/MAIL/RCPT/DATA hooks and override what their endpoint does.
+    """
 
-    async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> str: ...
+    fqdn: str
 
-    def after_tls(self, server: LabSMTP) -> R.Reply | None: ...
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
 
-    def closed(self, server: LabSMTP) -> None: ...
+    def default_client_ip(self) -> str:
+        """Without XCLIENT a client is taken to be behind the office's NAT address (DESIGN.md)."""
+        return str(self.runtime.world.network.office.public_ip)
+
+    async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
+        return R.AUTH_UNRECOGNIZED
+
+    def after_tls(self, server: LabSMTP) -> R.Reply | None:
+        return None
+
+    def closed(self, server: LabSMTP) -> None:
+        return None
 
 
 class LabSMTP(SMTP):
@@ -258,4 +271,4 @@ def _certificate_names(ssl_object: Any) -> list[str]:
     return names
 
 
-__all__ = ["AuthResult", "ConnectionFacts", "LabHandler", "LabSMTP"]
+__all__ = ["AuthResult", "ConnectionFacts", "EndpointHandler", "LabSMTP"]

@@ -14,22 +14,19 @@ from ..policy import submission as policy
 from ..runtime import LabRuntime
 from ..tokens import parse_xoauth2
 from ..transport import Incoming, Transport, headers_of
-from .protocol import LabSMTP
+from .protocol import EndpointHandler, LabSMTP
 
 
-class SubmissionHandler:
+class SubmissionHandler(EndpointHandler):
     """Handler for smtp.office365.com (and smtp-legacy.office365.com) on ports 587 and 25."""
 
     def __init__(self, runtime: LabRuntime, transport: Transport, *, legacy: bool = False) -> None:
-        self.runtime = runtime
+        super().__init__(runtime)
         self.transport = transport
         self.legacy = legacy
         self.fqdn = R.SUBMISSION_FQDN
 
     # -- connection ----------------------------------------------------------------------------------
-    def default_client_ip(self) -> str:
-        return str(self.runtime.world.network.office.public_ip)
-
     def after_tls(self, server: LabSMTP) -> R.Reply | None:
         decision = policy.after_tls_handshake(
             server.facts.tls_version or "", legacy_endpoint=self.legacy, tenant=self.runtime.world.tenant
