@@ -2,13 +2,14 @@
 
 Two swaks facts shape these tests (swaks 20201014, the Debian/Ubuntu package):
 
-- swaks sends XCLIENT only when the server's EHLO reply lists it; ``--xclient-no-verify`` skips the check
-  of the listed *attributes*, not of XCLIENT itself, so against the lab (which never advertises XCLIENT,
-  DESIGN.md) swaks stops with "Host did not advertise XCLIENT". Likewise it sends AUTH only when AUTH is
-  listed. To let swaks play a device that declares its address (or one that sends AUTH regardless), a
-  small ``--pipe`` helper adds those keywords to the *first* EHLO reply swaks reads; every byte after that
-  passes through unchanged. With ``--xclient-before-starttls`` swaks then says EHLO, XCLIENT, EHLO again
-  (after the lab's fresh 220), STARTTLS, EHLO: the same order as the lab's own client (device.py).
+- swaks sends XCLIENT only when the server's EHLO reply lists it: ``--xclient-no-verify`` skips the check
+  of the listed *attributes*, not of XCLIENT itself, so against a default lab (whose EHLO reply is
+  Microsoft's, without XCLIENT) swaks stops with "Host did not advertise XCLIENT". These tests therefore
+  start their own lab with ``advertise_xclient=True``: every endpoint then lists ``XCLIENT ADDR NAME HELO``
+  as the last EHLO keyword (after SMTPUTF8), to loopback clients only, and swaks talks to it directly.
+  With ``--xclient-before-starttls`` swaks says EHLO, XCLIENT, EHLO again (after the lab's fresh 220),
+  STARTTLS, EHLO: the same order as the lab's own client (device.py). Likewise swaks sends AUTH only when
+  AUTH is listed, so a device that sends AUTH before STARTTLS is tested with smtplib, not here.
 - swaks stops at the first refusal and quits; its transcript marks lines read (``<-``, ``<~`` inside TLS,
   ``<**``/``<~*`` for an unexpected reply), lines sent (``->``, ``~>``) and its own errors (``***``).
 """
@@ -21,8 +22,8 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from functools import cache
@@ -57,6 +58,8 @@ EHLO_BEFORE_TLS = [
     "SMTPUTF8",
 ]
 EHLO_AFTER_TLS = [("AUTH LOGIN XOAUTH2" if k == "STARTTLS" else k) for k in EHLO_BEFORE_TLS]
+# What Lab.start(advertise_xclient=True) adds after them, as the last keyword (loopback clients only).
+XCLIENT_KEYWORD = "XCLIENT ADDR NAME HELO"
 
 AUTH_DISABLED_TENANT = (
     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. "
@@ -70,56 +73,6 @@ DIRECT_SEND_REJECTED = (
     "550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization "
     "from unauthorized sources"
 )
-
-# Run by swaks --pipe: talks to the lab and adds keywords to the first EHLO reply (see the docstring above).
-PIPE_HELPER = r"""
-import os, select, socket, sys
-
-host, port, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-sock = socket.create_connection((host, port), timeout=30)
-pending, injected, previous, stdin_open = b"", not extra, b"", True
-
-
-def out(data):
-    while data:
-        data = data[os.write(1, data):]
-
-
-try:
-    while True:  # until swaks hangs up (after QUIT) or the lab closes the connection
-        ready, _, _ = select.select([sock] + ([0] if stdin_open else []), [], [], 30)
-        if not ready:
-            break
-        if 0 in ready:
-            data = os.read(0, 65536)
-            if data:
-                sock.sendall(data)
-            else:
-                stdin_open = False
-                sock.shutdown(socket.SHUT_WR)
-        if sock in ready:
-            data = sock.recv(65536)
-            if not data:
-                break
-            if injected:
-                out(data)
-                continue
-            pending += data
-            while b"\r\n" in pending and not injected:
-                line, pending = pending.split(b"\r\n", 1)
-                if line.startswith(b"250 ") and previous.startswith(b"250-"):
-                    out(b"".join(b"250-" + word.encode() + b"\r\n" for word in extra))
-                    injected = True
-                out(line + b"\r\n")
-                previous = line
-            if injected:
-                out(pending)
-                pending = b""
-except (BrokenPipeError, ConnectionError):
-    pass  # swaks closed its end: nothing left to relay
-finally:
-    sock.close()
-"""
 
 
 # -- running swaks and reading its transcript ----------------------------------------------------------
@@ -227,7 +180,7 @@ needs_tls = pytest.mark.skipif(  # (without swaks at all, pytestmark skips first
 
 @dataclass
 class Swaks:
-    """Runs swaks against one lab; ``advertise`` adds keywords to the first EHLO reply via PIPE_HELPER."""
+    """Runs swaks against one lab, connected straight to the endpoint's port."""
 
     lab: Lab
     workdir: Path
@@ -246,20 +199,15 @@ class Swaks:
         sender: str,
         to: str,
         subject: str,
-        advertise: tuple[str, ...] = (),
         ehlo: str = "device.contoso.local",
     ) -> Run:
         host, port = self.lab.endpoint(*endpoint)
-        if advertise:
-            helper = self.workdir / "swaks_pipe.py"
-            helper.write_text(PIPE_HELPER)
-            pipe = shlex.join([sys.executable, str(helper), host, str(port), *advertise])
-            where = ["--pipe", pipe]
-        else:
-            where = ["--server", host, "--port", str(port)]
         command = [
             str(SWAKS),
-            *where,
+            "--server",
+            host,
+            "--port",
+            str(port),
             "--ehlo",
             ehlo,
             "--from",
@@ -288,8 +236,15 @@ class Swaks:
 
 
 @pytest.fixture
-def swaks(lab: Lab, tmp_path: Path) -> Swaks:
-    return Swaks(lab, tmp_path)
+def swaks_lab(tmp_path: Path) -> Iterator[Lab]:
+    """A fresh lab that lists XCLIENT in its EHLO replies, so that swaks agrees to send it."""
+    with Lab.start(state_dir=tmp_path / "state", advertise_xclient=True) as running:
+        yield running
+
+
+@pytest.fixture
+def swaks(swaks_lab: Lab, tmp_path: Path) -> Swaks:
+    return Swaks(swaks_lab, tmp_path)
 
 
 @pytest.fixture
@@ -348,8 +303,8 @@ def login(user: str, password: str, *, optional: bool = False) -> list[str]:
 
 
 def appear_as(address: str) -> list[str]:
-    """XCLIENT ADDR= (needs ``advertise=("XCLIENT ADDR",)``), before STARTTLS like the lab's own client."""
-    return ["--xclient-addr", address, "--xclient-no-verify", "--xclient-before-starttls"]
+    """XCLIENT ADDR= before STARTTLS, like the lab's own client (swaks checks that ADDR is listed)."""
+    return ["--xclient-addr", address, "--xclient-before-starttls"]
 
 
 def b64(text: str) -> str:
@@ -366,7 +321,7 @@ def authentication_results(message: EmailMessage, by: str = "") -> str:
 
 # -- SMTP AUTH client submission (smtp.office365.com:587) ---------------------------------------------
 @needs_tls
-def test_scanner_sends_with_starttls_and_auth_login(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_scanner_sends_with_starttls_and_auth_login(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     run = swaks.run(
         SUBMISSION,
         *swaks.tls_args(),
@@ -387,7 +342,7 @@ def test_scanner_sends_with_starttls_and_auth_login(lab: Lab, swaks: Swaks, subj
     assert run.reply_to("DATA") == "354 Start mail input; end with <CRLF>.<CRLF>"
     assert re.fullmatch(r"250 2\.0\.0 OK <[^>]+> \[Hostname=\S+\.PROD\.OUTLOOK\.COM\]", run.final), run
     assert run.reply_to("QUIT") == "221 2.0.0 Service closing transmission channel"
-    assert copies(lab, subject) == {
+    assert copies(swaks_lab, subject) == {
         ("alex@contoso.com", "Inbox"): 1,
         ("scanner@contoso.com", "Sent Items"): 1,
     }
@@ -410,15 +365,17 @@ def test_ehlo_lists_before_and_after_starttls_in_microsofts_order(swaks: Swaks, 
     greeting = r"250-\S+\.outlook\.office365\.com Hello \[203\.0\.113\.10\]"
     assert re.fullmatch(greeting, before[0]), before
     assert re.fullmatch(greeting, after[0]), after
-    assert [line[:4] for line in before] == ["250-"] * 9 + ["250 "]
-    assert [line[4:] for line in before[1:]] == EHLO_BEFORE_TLS
-    assert [line[4:] for line in after[1:]] == EHLO_AFTER_TLS
+    # The sheet's lists, then the XCLIENT keyword this lab was started to add, after SMTPUTF8.
+    assert [line[:4] for line in before] == ["250-"] * 10 + ["250 "]
+    assert [line[:4] for line in after] == ["250-"] * 10 + ["250 "]
+    assert [line[4:] for line in before[1:]] == [*EHLO_BEFORE_TLS, XCLIENT_KEYWORD]
+    assert [line[4:] for line in after[1:]] == [*EHLO_AFTER_TLS, XCLIENT_KEYWORD]
     assert run.line("250-STARTTLS").hint == "<-"
     assert run.line("250-AUTH LOGIN XOAUTH2").hint == "<~"
 
 
 @needs_tls
-def test_smtp_auth_disabled_for_the_tenant(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_smtp_auth_disabled_for_the_tenant(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     # alex follows the tenant ($null), and the tenant has SmtpClientAuthenticationDisabled $true.
     run = swaks.run(
         SUBMISSION,
@@ -436,11 +393,11 @@ def test_smtp_auth_disabled_for_the_tenant(lab: Lab, swaks: Swaks, subject: str)
         == f"530 5.7.57 Client not authenticated to send mail. Error: {AUTH_DISABLED_TENANT}"
     )
     assert run.exit_code == 23, run  # swaks' exit code for a refused MAIL FROM
-    assert_delivered_nowhere(lab, subject)
+    assert_delivered_nowhere(swaks_lab, subject)
 
 
 @needs_tls
-def test_wrong_password(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_wrong_password(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     run = swaks.run(
         SUBMISSION,
         *swaks.tls_args(),
@@ -455,10 +412,10 @@ def test_wrong_password(lab: Lab, swaks: Swaks, subject: str) -> None:
     assert run.exit_code == 28, run  # swaks: "No authentication type succeeded", then QUIT
     assert "No authentication type succeeded" in run.errors
     assert not any(sent.startswith("MAIL FROM") for sent in run.sent)
-    assert_delivered_nowhere(lab, subject)
+    assert_delivered_nowhere(swaks_lab, subject)
 
 
-def test_mail_before_starttls(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_mail_before_starttls(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     run = swaks.run(SUBMISSION, sender="scanner@contoso.com", to="alex@contoso.com", subject=subject)
 
     refused = run.reply_to("MAIL FROM:")
@@ -467,32 +424,16 @@ def test_mail_before_starttls(lab: Lab, swaks: Swaks, subject: str) -> None:
     ), run
     assert run.line(refused).hint == "<**"
     assert run.exit_code == 23, run
-    assert_delivered_nowhere(lab, subject)
+    assert_delivered_nowhere(swaks_lab, subject)
 
 
-def test_auth_before_starttls(lab: Lab, swaks: Swaks, subject: str) -> None:
-    # A device that sends AUTH whatever the EHLO reply says: swaks only does so when AUTH is listed.
-    run = swaks.run(
-        SUBMISSION,
-        *login("scanner@contoso.com", "Scan#2026"),
-        sender="scanner@contoso.com",
-        to="alex@contoso.com",
-        subject=subject,
-        advertise=("AUTH LOGIN",),
-    )
-
-    assert run.line("AUTH LOGIN").hint == "->"  # in the clear
-    refused = run.reply_to("AUTH LOGIN")
-    assert re.fullmatch(
-        r"504 5\.7\.4 Unrecognized authentication type \[\S+\.PROD\.OUTLOOK\.COM\]", refused
-    ), run
-    assert b64("Scan#2026") not in run.sent  # the password never left the device
-    assert run.exit_code == 28, run
-    assert_delivered_nowhere(lab, subject)
+# AUTH before STARTTLS is not tested here: swaks sends AUTH only when the EHLO reply lists it, and the lab
+# lists AUTH only inside TLS. tests/smtp/test_submission.py::test_auth_refused_before_tls_or_unoffered
+# sends it in the clear with smtplib and checks the 504 5.7.4.
 
 
 @needs_tls
-def test_send_as_denied_at_the_end_of_data(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_send_as_denied_at_the_end_of_data(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     run = swaks.run(
         SUBMISSION,
         *swaks.tls_args(),
@@ -511,7 +452,7 @@ def test_send_as_denied_at_the_end_of_data(lab: Lab, swaks: Swaks, subject: str)
         "[BeginDiagnosticData]Cannot submit message."
     ), run
     assert run.exit_code == 26, run
-    assert_delivered_nowhere(lab, subject)  # not even scanner's Sent Items
+    assert_delivered_nowhere(swaks_lab, subject)  # not even scanner's Sent Items
 
 
 def _legacy_tls_run(swaks: Swaks, endpoint: tuple[str, int], subject: str) -> Run:
@@ -536,7 +477,7 @@ def _legacy_tls_run(swaks: Swaks, endpoint: tuple[str, int], subject: str) -> Ru
 
 
 @needs_tls
-def test_tls_1_0_is_refused_with_421(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_tls_1_0_is_refused_with_421(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     run = _legacy_tls_run(swaks, SUBMISSION, subject)
 
     assert run.reply_to("EHLO", 1) == TLS_LEGACY_REFUSED  # the EHLO after the handshake
@@ -545,53 +486,63 @@ def test_tls_1_0_is_refused_with_421(lab: Lab, swaks: Swaks, subject: str) -> No
     assert "Remote host closed connection unexpectedly." in run.errors
     assert not any(sent.startswith(("AUTH", "MAIL")) for sent in run.sent)
     assert run.exit_code == 6, run  # swaks: connection closed unexpectedly
-    assert_delivered_nowhere(lab, subject)
+    assert_delivered_nowhere(swaks_lab, subject)
 
 
 @needs_tls
-def test_tls_1_0_is_taken_by_the_legacy_endpoint_once_allowed(lab: Lab, swaks: Swaks, subject: str) -> None:
-    lab.world.tenant.settings.allow_legacy_tls_clients = True  # Set-TransportConfig -AllowLegacyTLSClients
+def test_tls_1_0_is_taken_by_the_legacy_endpoint_once_allowed(
+    swaks_lab: Lab, swaks: Swaks, subject: str
+) -> None:
+    # Set-TransportConfig -AllowLegacyTLSClients $true
+    swaks_lab.world.tenant.settings.allow_legacy_tls_clients = True
 
     run = _legacy_tls_run(swaks, LEGACY, subject)
 
     assert run.exit_code == 0, run
     assert run.reply_to(b64("Scan#2026")) == "235 2.7.0 Authentication successful"
     assert run.final.startswith("250 2.0.0 OK <"), run
-    assert copies(lab, subject) == {
+    assert copies(swaks_lab, subject) == {
         ("alex@contoso.com", "Inbox"): 1,
         ("scanner@contoso.com", "Sent Items"): 1,
     }
 
 
 # -- the tenant MX (port 25): XCLIENT, direct send, connectors ----------------------------------------
-def test_xclient_is_never_advertised(lab: Lab, swaks: Swaks, subject: str) -> None:
-    # Without the pipe helper, swaks 20201014 will not send XCLIENT: --xclient-no-verify does not cover it.
-    run = swaks.run(
+def test_xclient_is_not_advertised_by_default_so_swaks_will_not_send_it(
+    lab: Lab, tmp_path: Path, subject: str
+) -> None:
+    # Why this file starts its labs with advertise_xclient=True: against the default lab (conftest's `lab`,
+    # whose EHLO reply is Microsoft's) swaks 20201014 refuses to send XCLIENT, --xclient-no-verify or not.
+    run = Swaks(lab, tmp_path).run(
         MX,
         *appear_as(BRANCH_IP),
+        "--xclient-no-verify",
         sender="printer@contoso.com",
         to="alex@contoso.com",
         subject=subject,
     )
 
+    [ehlo] = run.ehlo_replies()
+    assert [line[4:] for line in ehlo[1:]] == EHLO_BEFORE_TLS, run  # no XCLIENT line
     assert not any("XCLIENT" in line.text for line in run.lines if line.from_server), run
-    if not any(sent.startswith("XCLIENT") for sent in run.sent):
-        assert run.exit_code == 33, run
-        assert "Host did not advertise XCLIENT" in run.errors
-        assert_delivered_nowhere(lab, subject)
+    assert not any(sent.startswith("XCLIENT") for sent in run.sent), run
+    assert "Host did not advertise XCLIENT" in run.errors, run
+    assert run.exit_code == 33, run
+    assert_delivered_nowhere(lab, subject)
 
 
-def test_direct_send_lands_in_junk_with_spf_fail(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_direct_send_lands_in_junk_with_spf_fail(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     run = swaks.run(
         MX,
         *appear_as(OFFICE_IP),
         sender="printer@contoso.com",
         to="alex@contoso.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
     assert run.exit_code == 0, run
+    assert run.ehlo_replies()[0][-1] == f"250 {XCLIENT_KEYWORD}"  # the last keyword, so swaks sends it
+    assert run.line("XCLIENT ADDR=203.0.113.10").hint == "->"
     # Postfix-style: XCLIENT is answered with a fresh greeting, and swaks says EHLO again.
     assert re.fullmatch(
         r"220 \S+\.mail\.protection\.outlook\.com Microsoft ESMTP MAIL Service ready at .+",
@@ -602,15 +553,15 @@ def test_direct_send_lands_in_junk_with_spf_fail(lab: Lab, swaks: Swaks, subject
     assert re.fullmatch(
         r"250 2\.6\.0 <[^>]+> \[InternalId=\d+, Hostname=\S+\] Queued mail for delivery", run.final
     ), run
-    assert copies(lab, subject) == {("alex@contoso.com", "Junk Email"): 1}
-    message = only_message(lab, "alex@contoso.com", "Junk Email", subject)
+    assert copies(swaks_lab, subject) == {("alex@contoso.com", "Junk Email"): 1}
+    message = only_message(swaks_lab, "alex@contoso.com", "Junk Email", subject)
     assert authentication_results(message) == (  # the EOP sheet's example, word for word
         "spf=fail (sender IP is 203.0.113.10) smtp.mailfrom=contoso.com; dkim=none (message not signed) "
         "header.d=none;dmarc=fail action=none header.from=contoso.com;compauth=fail reason=601"
     )
     assert str(message["X-MS-Exchange-Organization-AuthAs"]) == "Anonymous"
     assert "SCL:5;" in str(message["X-Forefront-Antispam-Report"])
-    [record] = lab.message_trace(sender="printer@contoso.com")
+    [record] = swaks_lab.message_trace(sender="printer@contoso.com")
     assert (record.status, record.from_ip) == ("FilteredAsSpam", OFFICE_IP)
 
 
@@ -622,8 +573,10 @@ def _publish_office_ip_in_spf(lab: Lab) -> None:
     )
 
 
-def test_direct_send_lands_in_inbox_once_spf_lists_the_office(lab: Lab, swaks: Swaks, subject: str) -> None:
-    _publish_office_ip_in_spf(lab)
+def test_direct_send_lands_in_inbox_once_spf_lists_the_office(
+    swaks_lab: Lab, swaks: Swaks, subject: str
+) -> None:
+    _publish_office_ip_in_spf(swaks_lab)
 
     run = swaks.run(
         MX,
@@ -631,23 +584,22 @@ def test_direct_send_lands_in_inbox_once_spf_lists_the_office(lab: Lab, swaks: S
         sender="printer@contoso.com",
         to="alex@contoso.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
     assert run.exit_code == 0, run
     assert run.final.startswith("250 2.6.0 <"), run
-    assert copies(lab, subject) == {("alex@contoso.com", "Inbox"): 1}
-    assert authentication_results(only_message(lab, "alex@contoso.com", "Inbox", subject)) == (
+    assert copies(swaks_lab, subject) == {("alex@contoso.com", "Inbox"): 1}
+    assert authentication_results(only_message(swaks_lab, "alex@contoso.com", "Inbox", subject)) == (
         "spf=pass (sender IP is 203.0.113.10) smtp.mailfrom=contoso.com; dkim=none (message not signed) "
         "header.d=none;dmarc=pass action=none header.from=contoso.com;compauth=pass reason=100"
     )
-    [record] = lab.message_trace(sender="printer@contoso.com")
+    [record] = swaks_lab.message_trace(sender="printer@contoso.com")
     assert record.status == "Delivered"
 
 
-def test_xclient_address_is_the_one_spf_judges(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_xclient_address_is_the_one_spf_judges(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
     # SPF lists the office; the device appears from the branch office instead, so SPF fails again.
-    _publish_office_ip_in_spf(lab)
+    _publish_office_ip_in_spf(swaks_lab)
 
     run = swaks.run(
         MX,
@@ -655,26 +607,26 @@ def test_xclient_address_is_the_one_spf_judges(lab: Lab, swaks: Swaks, subject: 
         sender="copier@contoso.com",
         to="alex@contoso.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
     assert run.exit_code == 0, run
     first, second = run.ehlo_replies()
     assert first[0].endswith(f"Hello [{OFFICE_IP}]")  # before XCLIENT: the office NAT address
     assert second[0].endswith(f"Hello [{BRANCH_IP}]")
-    assert copies(lab, subject) == {("alex@contoso.com", "Junk Email"): 1}
-    results = authentication_results(only_message(lab, "alex@contoso.com", "Junk Email", subject))
+    assert copies(swaks_lab, subject) == {("alex@contoso.com", "Junk Email"): 1}
+    results = authentication_results(only_message(swaks_lab, "alex@contoso.com", "Junk Email", subject))
     assert results.startswith(f"spf=fail (sender IP is {BRANCH_IP}) smtp.mailfrom=contoso.com;"), results
 
 
-def test_direct_send_to_an_outside_recipient_is_relay_denied(lab: Lab, swaks: Swaks, subject: str) -> None:
+def test_direct_send_to_an_outside_recipient_is_relay_denied(
+    swaks_lab: Lab, swaks: Swaks, subject: str
+) -> None:
     run = swaks.run(
         MX,
         *appear_as(OFFICE_IP),
         sender="printer@contoso.com",
         to="pat@fabrikam.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
     refused = run.reply_to("RCPT TO:")
@@ -682,12 +634,13 @@ def test_direct_send_to_an_outside_recipient_is_relay_denied(lab: Lab, swaks: Sw
     assert run.line(refused).hint == "<**"
     assert run.exit_code == 24, run
     assert not any(sent == "DATA" for sent in run.sent)
-    assert_delivered_nowhere(lab, subject)
-    assert lab.message_trace(sender="printer@contoso.com") == []  # refused in the session: no trace
+    assert_delivered_nowhere(swaks_lab, subject)
+    assert swaks_lab.message_trace(sender="printer@contoso.com") == []  # refused in the session: no trace
 
 
-def test_reject_direct_send(lab: Lab, swaks: Swaks, subject: str) -> None:
-    lab.world.tenant.settings.reject_direct_send = True  # Set-OrganizationConfig -RejectDirectSend $true
+def test_reject_direct_send(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
+    # Set-OrganizationConfig -RejectDirectSend $true
+    swaks_lab.world.tenant.settings.reject_direct_send = True
 
     run = swaks.run(
         MX,
@@ -695,14 +648,13 @@ def test_reject_direct_send(lab: Lab, swaks: Swaks, subject: str) -> None:
         sender="printer@contoso.com",
         to="alex@contoso.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
     assert run.reply_to("MAIL FROM:") == "250 2.1.0 Sender OK"
     assert run.reply_to("RCPT TO:") == DIRECT_SEND_REJECTED
     assert run.exit_code == 24, run
-    assert_delivered_nowhere(lab, subject)
-    assert lab.message_trace(sender="printer@contoso.com") == []  # rejected at the protocol layer
+    assert_delivered_nowhere(swaks_lab, subject)
+    assert swaks_lab.message_trace(sender="printer@contoso.com") == []  # rejected at the protocol layer
 
 
 def _assert_relayed_to_pat(lab: Lab, run: Run, subject: str) -> None:
@@ -722,8 +674,8 @@ def _assert_relayed_to_pat(lab: Lab, run: Run, subject: str) -> None:
     assert record.status == "Delivered"
 
 
-def test_connector_by_ip_relays_to_an_outside_recipient(lab: Lab, swaks: Swaks, subject: str) -> None:
-    add_office_connector(lab, ip="203.0.113.10/32")
+def test_connector_by_ip_relays_to_an_outside_recipient(swaks_lab: Lab, swaks: Swaks, subject: str) -> None:
+    add_office_connector(swaks_lab, ip="203.0.113.10/32")
 
     run = swaks.run(
         MX,
@@ -731,19 +683,18 @@ def test_connector_by_ip_relays_to_an_outside_recipient(lab: Lab, swaks: Swaks, 
         sender="printer@contoso.com",
         to="pat@fabrikam.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
-    _assert_relayed_to_pat(lab, run, subject)
+    _assert_relayed_to_pat(swaks_lab, run, subject)
 
 
 @needs_tls
 @pytest.mark.parametrize("certificate_name", ["*.contoso.com", "relay.contoso.com"])
 def test_connector_by_certificate_relays_to_an_outside_recipient(
-    lab: Lab, swaks: Swaks, subject: str, tmp_path: Path, certificate_name: str
+    swaks_lab: Lab, swaks: Swaks, subject: str, tmp_path: Path, certificate_name: str
 ) -> None:
-    add_office_connector(lab, certificate_name=certificate_name)
-    cert, key = lab.client_certificate("relay.contoso.com").write(tmp_path / "client")
+    add_office_connector(swaks_lab, certificate_name=certificate_name)
+    cert, key = swaks_lab.client_certificate("relay.contoso.com").write(tmp_path / "client")
 
     run = swaks.run(
         MX,
@@ -756,19 +707,18 @@ def test_connector_by_certificate_relays_to_an_outside_recipient(
         sender="copier@contoso.com",
         to="pat@fabrikam.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
     assert run.line('TLS local DN="/CN=relay.contoso.com"').hint == "==="
     assert run.line("RCPT TO:<pat@fabrikam.com>").hint == "~>"
-    _assert_relayed_to_pat(lab, run, subject)
+    _assert_relayed_to_pat(swaks_lab, run, subject)
 
 
 @needs_tls
 def test_certificate_connector_without_the_certificate_is_relay_denied(
-    lab: Lab, swaks: Swaks, subject: str
+    swaks_lab: Lab, swaks: Swaks, subject: str
 ) -> None:
-    add_office_connector(lab, certificate_name="*.contoso.com")
+    add_office_connector(swaks_lab, certificate_name="*.contoso.com")
 
     run = swaks.run(
         MX,
@@ -777,11 +727,10 @@ def test_certificate_connector_without_the_certificate_is_relay_denied(
         sender="copier@contoso.com",
         to="pat@fabrikam.com",
         subject=subject,
-        advertise=("XCLIENT ADDR",),
     )
 
     assert re.fullmatch(
         r"550 5\.7\.64 TenantAttribution; Relay Access Denied \[\S+\]", run.reply_to("RCPT TO:")
     )
     assert run.exit_code == 24, run
-    assert_delivered_nowhere(lab, subject)
+    assert_delivered_nowhere(swaks_lab, subject)
