@@ -11,12 +11,11 @@ from mailflow_lab.auth.dkim import (
     DkimVerdict,
     public_key_record,
     sign_message,
-    split_txt,
-    txt_zone_value,
     verify_all,
     verify_message,
 )
 from mailflow_lab.labdns.resolver import LabDNS
+from mailflow_lab.labdns.zones import split_txt, txt_zone_value
 
 KEY_NAME = "selector1._domainkey.contoso.com"
 KEY_TARGET = "selector1-contoso-com._domainkey.contoso.onmicrosoft.com"

@@ -33,7 +33,6 @@ DEFAULT_SIGNED_HEADERS: tuple[str, ...] = (
 DEFAULT_CANONICALIZATION = ("relaxed", "relaxed")
 
 # RFC 1035 §3.3.14: one character-string in a TXT record holds at most 255 octets.
-TXT_STRING_MAX = 255
 
 
 class Resolver(Protocol):
@@ -125,19 +124,6 @@ def public_key_record(private_key_pem: bytes) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode('ascii')}"
-
-
-def split_txt(value: str, limit: int = TXT_STRING_MAX) -> list[str]:
-    """Cut a long TXT value into strings of at most `limit` octets (RFC 1035 §3.3.14)."""
-    if not 1 <= limit <= TXT_STRING_MAX:
-        raise ValueError(f"a TXT string holds 1 to {TXT_STRING_MAX} octets, not {limit}")
-    data = value.encode("ascii")
-    return [data[i : i + limit].decode("ascii") for i in range(0, len(data), limit)] or [""]
-
-
-def txt_zone_value(value: str, limit: int = TXT_STRING_MAX) -> str:
-    """A long TXT value as zone-file text: quoted strings of ≤255 chars, e.g. '"v=DKIM1; ..." "..."'."""
-    return " ".join(f'"{part}"' for part in split_txt(value, limit))
 
 
 # -- verifying --------------------------------------------------------------------------------------

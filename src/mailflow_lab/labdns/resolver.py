@@ -17,7 +17,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 
-from .zones import zone_from_file, zone_from_text
+from .zones import txt_zone_value, zone_from_file, zone_from_text
 
 # RFC 1034 §3.6.2 does not fix a limit; resolvers such as BIND stop around 16. The lab stops at 8.
 MAX_CNAME_CHAIN = 8
@@ -112,6 +112,10 @@ class LabDNS:
             with zone.writer() as txn:
                 txn.replace(qname, rdataset)
             self._cache.clear()
+
+    def set_txt(self, name: NameLike, values: Iterable[str], ttl: int = 3600) -> None:
+        """Publish TXT records given as plain text; long values are split into 255-octet strings."""
+        self.set_records(name, "TXT", [txt_zone_value(v) for v in values], ttl=ttl)
 
     def add_record(self, name: NameLike, rdtype: str, value: str, ttl: int = 3600) -> None:
         """Add one record beside those already there (e.g. a second SPF TXT, a common mistake)."""

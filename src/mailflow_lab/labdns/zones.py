@@ -12,6 +12,22 @@ import dns.zone
 from ..datafile import LabDataError
 
 DEFAULT_TTL = 3600
+TXT_STRING_MAX = 255  # octets in one TXT character-string (RFC 1035 §3.3.14)
+
+
+def split_txt(value: str, limit: int = TXT_STRING_MAX) -> list[str]:
+    """Cut a long TXT value into strings of at most `limit` octets (RFC 1035 §3.3.14)."""
+    if not 1 <= limit <= TXT_STRING_MAX:
+        raise ValueError(f"a TXT string holds 1 to {TXT_STRING_MAX} octets, not {limit}")
+    data = value.encode("ascii")
+    return [data[i : i + limit].decode("ascii") for i in range(0, len(data), limit)] or [""]
+
+
+def txt_zone_value(value: str, limit: int = TXT_STRING_MAX) -> str:
+    """A TXT value as zone-file text: quoted strings of ≤255 octets, e.g. '"v=DKIM1; ..." "..."'."""
+    return " ".join(
+        '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"' for part in split_txt(value, limit)
+    )
 
 
 def zone_from_text(text: str, origin: str = ".", source: str = "<zone text>") -> dns.zone.Zone:
