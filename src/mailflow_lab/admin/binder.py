@@ -15,6 +15,7 @@ Kind = Literal["string", "bool", "nullable-bool", "switch", "list", "datetime", 
 
 # Common parameters every Exchange cmdlet takes; the lab accepts them and ignores what they would change.
 COMMON = ("Confirm", "WhatIf", "Verbose", "ErrorAction", "WarningAction", "DomainController", "Force")
+WHAT_IF = "-WhatIf"  # key bind() sets when -WhatIf was given: the shell then changes nothing
 
 
 class CmdletError(Exception):
@@ -37,6 +38,7 @@ class Context:
     runtime: Any
     warnings: list[str] = field(default_factory=list)
     changed: bool = False
+    what_if: bool = False
 
     def warn_once(self, key: str, text: str) -> None:
         seen: set[str] = self.runtime.__dict__.setdefault("_ps_warned", set())
@@ -71,6 +73,8 @@ def bind(cmdlet: Cmdlet, command: Command) -> dict[str, Any]:
         if isinstance(element, Parameter):
             spec = _resolve(cmdlet, element.name)
             if spec is None:  # a common parameter: take its value, if any, and move on
+                if "whatif".startswith(element.name.lower()) and len(element.name) >= 2:
+                    values[WHAT_IF] = element.value if element.has_value else True
                 if not element.has_value and index < len(elements) and isinstance(elements[index], Value):
                     if element.name.lower() not in ("confirm", "whatif", "verbose", "force"):
                         index += 1

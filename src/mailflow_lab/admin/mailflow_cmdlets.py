@@ -194,7 +194,12 @@ _TRACE_PARAMS = (
 CMDLETS = [
     Cmdlet(
         "New-InboundConnector",
-        (Param("Name", mandatory=True, position=0), *_CONNECTOR_PARAMS),
+        # SenderDomains is mandatory for New-InboundConnector (office-docs-powershell: Required True).
+        (
+            Param("Name", mandatory=True, position=0),
+            Param("SenderDomains", "list", mandatory=True),
+            *[p for p in _CONNECTOR_PARAMS if p.name != "SenderDomains"],
+        ),
         new_inbound_connector,
     ),
     Cmdlet("Set-InboundConnector", (IDENTITY_MANDATORY, *_CONNECTOR_PARAMS), set_inbound_connector, True),

@@ -62,6 +62,13 @@ def format_list(objects: Sequence[PSObject], names: Sequence[str] | None = None)
     return "\n\n".join(blocks)
 
 
+def default_view(objects: Sequence[PSObject]) -> str:
+    """PowerShell's default display: a list for one object, a table for several."""
+    if len(objects) == 1:
+        return format_list(objects)
+    return format_table(objects)
+
+
 def format_table(objects: Sequence[PSObject], names: Sequence[str] | None = None) -> str:
     if not objects:
         return ""
@@ -81,7 +88,7 @@ class PowerShellResult:
     objects: list[PSObject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
-    formatted: str | None = None  # set by Format-List / Format-Table at the end of a pipeline
+    blocks: list[str] = field(default_factory=list)  # what each statement shows, in order
 
     @property
     def ok(self) -> bool:
@@ -97,13 +104,7 @@ class PowerShellResult:
         return self.objects[index]
 
     def text(self) -> str:
-        parts = [f"WARNING: {w}" for w in self.warnings]
-        if self.formatted is not None:
-            parts.append(self.formatted)
-        elif len(self.objects) == 1:
-            parts.append(format_list(self.objects))
-        elif self.objects:
-            parts.append(format_table(self.objects))
+        parts = [f"WARNING: {w}" for w in self.warnings] + self.blocks
         if self.error:
             parts.append(self.error)
         return "\n\n".join(p for p in parts if p)

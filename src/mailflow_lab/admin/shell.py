@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 from . import mailflow_cmdlets, tenant_cmdlets
-from .binder import Cmdlet, CmdletError, Context, bind, check_mandatory
-from .objects import PowerShellResult, PSObject, format_list, format_table
+from .binder import WHAT_IF, Cmdlet, CmdletError, Context, bind, check_mandatory
+from .objects import PowerShellResult, PSObject, default_view, format_list, format_table
 from .syntax import Command, PowerShellSyntaxError, Value, parse
 
 REGISTRY: dict[str, Cmdlet] = {
@@ -42,12 +42,19 @@ def run(runtime: Any, text: str) -> PowerShellResult:
                 result.warnings += ctx.warnings
                 result.error = str(exc)
                 return result
+            if ctx.what_if:
+                # -WhatIf: say what would change, change nothing.
+                runtime.world.tenant = before
+                name = pipeline.commands[-1].name
+                result.blocks.append(f'What if: Performing the operation "{name}" on the lab tenant.')
+                continue
             if ctx.changed:
                 runtime.save_tenant()
         result.warnings += ctx.warnings
         result.objects += objects
-        if formatted is not None:
-            result.formatted = "\n\n".join(p for p in (result.formatted, formatted) if p)
+        shown = formatted if formatted is not None else default_view(objects) if objects else ""
+        if shown:
+            result.blocks.append(shown)
     return result
 
 
@@ -82,6 +89,7 @@ def _step(
             "that the path is correct and try again."
         )
     values = bind(cmdlet, command)
+    ctx.what_if = ctx.what_if or bool(values.pop(WHAT_IF, False))
     if position == 0:
         check_mandatory(cmdlet, values)
         return cmdlet.run(ctx, values), formatted

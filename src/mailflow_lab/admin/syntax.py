@@ -77,6 +77,8 @@ def parse(text: str) -> list[Pipeline]:
         if char in "\n;":
             reader.pos += 1
             continue
+        if char == "|":
+            raise reader.error("An empty pipe element is not allowed.")
         reader.statements.append(_pipeline(reader))
     return reader.statements
 
@@ -93,7 +95,7 @@ def _pipeline(reader: _Reader) -> Pipeline:
         while reader.peek() == "\n":  # a pipe at the end of a line continues on the next
             reader.pos += 1
             reader.skip_spaces()
-        if not reader.peek() or reader.peek() in ";":
+        if not reader.peek() or reader.peek() in ";|":
             raise reader.error("An empty pipe element is not allowed.")
         commands.append(_command(reader))
     return Pipeline(tuple(commands), reader.text[start : reader.pos].strip())
