@@ -52,6 +52,7 @@ class SendResult:
     outcome: dict[str, Outcome] = field(default_factory=dict)
     message_id: str | None = None
     error: str | None = None
+    step: str = "connect"  # the SMTP step reached: connect, EHLO, STARTTLS, TLS, AUTH, MAIL, RCPT, DATA
 
     def _repr_html_(self) -> str:
         head = "accepted" if self.accepted else "refused"
@@ -177,6 +178,7 @@ class Device(model.Device):
             result.error = f"the server closed the connection ({exc})"
             transcript.note(result.error)
         except ssl.SSLError as exc:
+            result.step = "TLS"
             result.error = f"TLS failed: {exc.reason or exc}"
             transcript.note(result.error)
         except (OSError, smtplib.SMTPException) as exc:
@@ -234,6 +236,7 @@ class Device(model.Device):
         rcpt_replies: dict[str, Reply],
         result: SendResult,
     ) -> None:
+        result.step = "EHLO"
         self._ehlo(smtp)
         source = self.source_ip or lab.world.network.office.public_ip
         smtp.hidden = True
@@ -249,9 +252,11 @@ class Device(model.Device):
             if not smtp.has_extn("starttls"):
                 transcript.note("the server does not offer STARTTLS; the device goes on without TLS")
             else:
+                result.step = "STARTTLS"
                 code, message = smtp.docmd("STARTTLS")
                 if code != 220:
                     raise _Refused(_reply(code, message))
+                result.step = "TLS"
                 context = self._tls_context(lab)
                 smtp.sock = context.wrap_socket(smtp.sock, server_hostname=self.server)  # type: ignore[arg-type]
                 smtp.file = None
@@ -261,6 +266,8 @@ class Device(model.Device):
                 smtp.esmtp_features = {}
                 smtp.does_esmtp = False
                 self._ehlo(smtp)
+        if self.oauth_token or self.username:
+            result.step = "AUTH"
         if self.oauth_token:
             initial = xoauth2_initial_response(self.username or self.sender, self.oauth_token)
             code, message = smtp.docmd("AUTH", f"XOAUTH2 {initial}")
@@ -274,14 +281,19 @@ class Device(model.Device):
                 code, message = smtp.docmd(base64.b64encode((self.password or "").encode()).decode())
             if code != 235:
                 raise _Refused(_reply(code, message))
-        code, message = smtp.docmd("MAIL", f"FROM:<{self.sender}>")
+        result.step = "MAIL"
+        # Like most clients, declare the size when the server advertises SIZE (RFC 1870).
+        size = f" SIZE={len(raw)}" if smtp.has_extn("size") else ""
+        code, message = smtp.docmd("MAIL", f"FROM:<{self.sender}>{size}")
         if code != 250:
             raise _Refused(_reply(code, message))
+        result.step = "RCPT"
         for recipient in recipients:
             code, message = smtp.docmd("RCPT", f"TO:<{recipient}>")
             rcpt_replies[recipient] = _reply(code, message)
         if not any(r.accepted for r in rcpt_replies.values()):
             raise _Refused(next(iter(rcpt_replies.values())))
+        result.step = "DATA"
         code, message = smtp.data(raw)
         final = _reply(code, message)
         result.reply = final
