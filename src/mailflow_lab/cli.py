@@ -59,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     ps.set_defaults(run=_ps)
 
+    scenarios = commands.add_parser("scenarios", help="list or run the lab scenarios (data/scenarios)")
+    scenario_commands = scenarios.add_subparsers(dest="scenario_command", required=True)
+    listing = scenario_commands.add_parser("list", help="the scenarios, one a line")
+    listing.set_defaults(run=_scenarios_list)
+    running = scenario_commands.add_parser(
+        "run", help="run scenarios, each in a fresh lab; exit 1 on a mismatch"
+    )
+    running.add_argument("names", nargs="*", help="scenario names or .toml paths (default: all)")
+    running.add_argument("--fix", action="store_true", help="then apply each fix and expect it to work")
+    running.add_argument("--json", action="store_true", help="print the results as JSON")
+    running.set_defaults(run=_scenarios_run)
+
     check = commands.add_parser("check-world", help="load a world file and its zones, report any mistake")
     check.add_argument("world", help="world name or path to a .toml")
     check.set_defaults(run=_check_world)
@@ -123,6 +135,59 @@ def _ps(args: argparse.Namespace) -> int:
     if output:
         print(output, file=sys.stderr if result.error and not result.objects else sys.stdout)
     return 1 if result.error else 0
+
+
+def _scenarios_list(args: argparse.Namespace) -> int:
+    from .scenarios import load_scenario_file, scenario_paths
+
+    for path in scenario_paths():
+        scenario = load_scenario_file(path)
+        print(f"{scenario.name:40} {','.join(scenario.tags):28} {scenario.title}")
+    return 0
+
+
+def _scenarios_run(args: argparse.Namespace) -> int:
+    from .scenarios import ScenarioError, load_scenario_file, run_scenario, scenario_paths
+
+    paths = args.names or scenario_paths()
+    scenarios = [load_scenario_file(p) for p in paths]  # every file is checked before anything runs
+    results = []
+    tty = sys.stderr.isatty() and not args.json
+    for index, scenario in enumerate(scenarios, start=1):
+        if tty:
+            done = int(30 * (index - 1) / len(scenarios))
+            print(f"\r[{'#' * done}{' ' * (30 - done)}] {index}/{len(scenarios)} {scenario.name:40}", end="",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        try:
+            results.append(run_scenario(scenario, fix=args.fix))
+        except ScenarioError as exc:
+            print(f"\nmailflow-lab: {exc}", file=sys.stderr)
+            return 2
+    if tty:
+        print("\r" + " " * 80 + "\r", end="", file=sys.stderr)
+    failed = [r for r in results if not r.ok]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+    else:
+        print(_scenario_table(results, args.fix))
+        print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def _scenario_table(results: list, fixed: bool) -> str:
+    """Expected versus observed, one scenario a row, mismatches spelt out under it."""
+    lines = [
+        f"{'scenario':40} {'expected (broken)':24} {'observed (broken)':28}" + ("  fixed" if fixed else "")
+    ]
+    for result in results:
+        expect = result.scenario.expect
+        wanted = expect.reply or ", ".join(f"{a}={w}" for a, w in expect.outcome.items()) or expect.step or ""
+        seen = result.broken.reply or result.broken.error or ", ".join(result.broken.outcome.values())
+        mark = "ok" if result.ok else "MISMATCH"
+        fixed_note = ("  " + ("ok" if not result.fixed_mismatches else "MISMATCH")) if fixed else ""
+        lines.append(f"{result.scenario.name:40} {wanted[:24]:24} {(seen or '')[:28]:28}{fixed_note}  {mark}")
+        lines += [f"    {m}" for m in result.mismatches]
+    return "\n".join(lines)
 
 
 def _check_world(args: argparse.Namespace) -> int:

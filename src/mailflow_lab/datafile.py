@@ -68,6 +68,10 @@ class Table:
     def has(self, key: str) -> bool:
         return key in self._data
 
+    def claim(self, key: str) -> None:
+        """Mark a key as read elsewhere (by the caller), so done() does not call it unknown."""
+        self._taken.add(key)
+
     def keys(self) -> list[str]:
         """Every key present, for tables whose keys are names (such as DKIM selectors)."""
         return list(self._data)

@@ -1,0 +1,171 @@
+"""Reading scenario files from data/scenarios/, every mistake named by file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..datafile import LabDataError, Table, load_toml, parse_email, parse_ip
+from ..world.loader import data_dir
+from .model import OUTCOMES, STEPS, TRACE_STATUSES, Changes, DnsChange, Expectation, Message, Scenario
+
+_EMAIL = "an email address such as alex@contoso.com"
+_TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_RDTYPES = ("A", "AAAA", "MX", "TXT", "CNAME", "PTR", "NS")
+
+
+def scenarios_dir() -> Path:
+    return data_dir() / "scenarios"
+
+
+def scenario_paths(directory: Path | None = None) -> list[Path]:
+    return sorted((directory or scenarios_dir()).glob("*.toml"))
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario name ("smtp-auth-tenant-off") or a path to a .toml file -> the file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.exists():
+        return candidate
+    path = scenarios_dir() / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(p.stem for p in scenario_paths()) or "none"
+        raise FileNotFoundError(f"no scenario named {name_or_path!r} (known: {known})")
+    return path
+
+
+def load_scenario_file(name_or_path: str | Path) -> Scenario:
+    path = find_scenario(name_or_path)
+    top = Table(path, load_toml(path))
+    world_text = top.str("world", "contoso")
+    world: str | Path = world_text
+    if world_text.endswith(".toml"):
+        world = (path.parent / world_text).resolve()
+    scenario = Scenario(
+        name=path.stem,
+        path=path,
+        title=top.str("title"),
+        objective=top.str("objective"),
+        complaint=top.str("complaint"),
+        hint=top.str("hint"),
+        explanation=top.str("explanation"),
+        world=world,
+        tags=tuple(top.str_list("tags", [])),
+        setup=_changes(top.table("setup", required=False), setup=True),
+        device=_device(top.table("device")),
+        message=_message(top.table("message")),
+        expect=_expectation(top.table("expect")),
+        fix=_changes(fix_table := top.table("fix"), setup=False, keep=("expect",)),
+        fix_expect=_expectation(fix_table.table("expect")),
+    )
+    fix_table.done()
+    top.done()
+    if not (scenario.fix.powershell or scenario.fix.dns or scenario.fix.device):
+        raise LabDataError(path, "fix", "a fix needs powershell, dns or device changes")
+    return scenario
+
+
+def _changes(t: Table, *, setup: bool, keep: tuple[str, ...] = ()) -> Changes:
+    changes = Changes(
+        powershell=tuple(t.str_list("powershell", [])),
+        dns=tuple(_dns(d) for d in t.tables("dns")),
+        device=_device(t.table("device", required=False), partial=True) if not setup else {},
+        recipients_sent_today=_sent_today(t.table("recipients_sent_today", required=False)) if setup else {},
+        freeze_clock=t.bool("freeze_clock", False) if setup else False,
+    )
+    for key in keep:
+        t.claim(key)
+    t.done()
+    return changes
+
+
+def _dns(t: Table) -> DnsChange:
+    change = DnsChange(
+        name=t.str("name").rstrip(".").lower(),
+        rdtype=t.choice("type", _RDTYPES),
+        values=tuple(t.str_list("values")),
+    )
+    t.done()
+    return change
+
+
+def _sent_today(t: Table) -> dict[str, int]:
+    out = {}
+    for address in t.keys():
+        try:
+            parse_email(address)
+        except ValueError:
+            raise t.error(address, f"expected {_EMAIL}") from None
+        count = t.int(address)
+        if count < 0:
+            raise t.error(address, f"expected a number of recipients, 0 or more, got {count}")
+        out[address.lower()] = count
+    t.done()
+    return out
+
+
+def _device(t: Table, *, partial: bool = False) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    required = () if partial else ("name", "server", "sender")
+    for key in ("name", "server", "username", "password", "helo", "client_cert", "oauth_scope", "oauth_user"):
+        if t.has(key) or key in required:
+            fields[key] = t.str(key)
+    if t.has("sender") or "sender" in required:
+        fields["sender"] = t.parsed("sender", parse_email, _EMAIL)
+    if t.has("port"):
+        fields["port"] = t.int("port")
+        if not 0 < fields["port"] < 65536:
+            raise t.error("port", f"expected a port from 1 to 65535, got {fields['port']}")
+    if t.has("tls"):
+        fields["tls"] = t.choice("tls", ("none", "starttls", "implicit"))
+    for key in ("tls_min_version", "tls_max_version"):
+        if t.has(key):
+            fields[key] = t.choice(key, _TLS_VERSIONS)
+    if t.has("source_ip"):
+        fields["source_ip"] = t.parsed("source_ip", parse_ip, "an IPv4 or IPv6 address")
+    if t.has("oauth_expired"):
+        fields["oauth_expired"] = t.bool("oauth_expired")
+    t.done()
+    return fields
+
+
+def _message(t: Table) -> Message:
+    to = t.parsed_list("to", parse_email, _EMAIL)
+    if not to:
+        raise t.error("to", "expected at least one recipient")
+    message = Message(
+        to=tuple(to),
+        subject=t.str("subject", "Lab scenario"),
+        header_from=t.parsed("header_from", parse_email, _EMAIL, None),
+        size_kb=t.int("size_kb", 0),
+        count=t.int("count", 1),
+    )
+    if not 1 <= message.count <= 200:
+        raise t.error("count", f"expected 1 to 200 messages, got {message.count}")
+    if not 0 <= message.size_kb <= 200_000:
+        raise t.error("size_kb", f"expected 0 to 200000 KB, got {message.size_kb}")
+    t.done()
+    return message
+
+
+def _expectation(t: Table) -> Expectation:
+    outcome_table = t.table("outcome", required=False)
+    outcome = {}
+    for address in outcome_table.keys():
+        outcome[address.lower()] = outcome_table.choice(address, OUTCOMES)
+    outcome_table.done()
+    header_table = t.table("header", required=False)
+    header = {name: header_table.str(name) for name in header_table.keys()}
+    header_table.done()
+    expectation = Expectation(
+        step=t.choice("step", STEPS, None),
+        reply=t.str("reply", None),
+        error=t.str("error", None),
+        outcome=outcome,
+        trace=t.choice("trace", TRACE_STATUSES, None),
+        header=header,
+    )
+    if not any((expectation.step, expectation.reply, expectation.error, outcome, expectation.trace, header)):
+        raise LabDataError(t.file, t.path, "state at least one of step, reply, error, outcome, trace, header")
+    t.done()
+    return expectation

@@ -1,0 +1,186 @@
+"""Running a scenario in a lab: break it, send, observe, compare; then fix it and compare again."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..device import Device, SendResult
+from .loader import load_scenario_file
+from .model import Changes, Expectation, Scenario
+
+if TYPE_CHECKING:
+    from ..lab import Lab
+
+
+class ScenarioError(RuntimeError):
+    """A scenario's own change failed (a cmdlet line refused, a DNS name outside the lab)."""
+
+
+@dataclass
+class Observation:
+    """What one send did, in the terms an expectation uses."""
+
+    step: str
+    reply: str | None
+    error: str | None
+    outcome: dict[str, str]
+    trace: list[str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    broken: Observation
+    broken_mismatches: list[str]
+    fixed: Observation | None = None
+    fixed_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> list[str]:
+        return [f"broken: {m}" for m in self.broken_mismatches] + [
+            f"fixed: {m}" for m in self.fixed_mismatches
+        ]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.scenario.name,
+            "title": self.scenario.title,
+            "ok": self.ok,
+            "broken": asdict(self.broken),
+            "fixed": asdict(self.fixed) if self.fixed else None,
+            "mismatches": self.mismatches,
+        }
+
+
+def apply_changes(lab: Lab, changes: Changes, where: str = "") -> None:
+    """Apply cmdlet lines, DNS edits and history to a running lab; a refused line is a ScenarioError."""
+    for line in changes.powershell:
+        result = lab.powershell(line)
+        if not result.ok:
+            raise ScenarioError(f"{where}{line}: {result.error}")
+    for change in changes.dns:
+        try:
+            if not change.values:
+                lab.dns.remove_records(change.name, change.rdtype)
+            elif change.rdtype == "TXT":
+                lab.dns.set_txt(change.name, change.values)
+            else:
+                lab.dns.set_records(change.name, change.rdtype, change.values)
+        except (KeyError, ValueError) as exc:
+            raise ScenarioError(f"{where}dns {change.name} {change.rdtype}: {exc}") from None
+    for address, count in changes.recipients_sent_today.items():
+        lab.runtime.record_submission(address, count)
+    if changes.freeze_clock:
+        lab.clock.freeze()
+
+
+def build_device(lab: Lab, fields: dict[str, Any]) -> Device:
+    """A Device from scenario fields; an OAuth scope gets a token from the lab's issuer."""
+    settings = dict(fields)
+    scope = settings.pop("oauth_scope", None)
+    user = settings.pop("oauth_user", None)
+    expired = settings.pop("oauth_expired", False)
+    if scope:
+        token_user = user or settings.get("username") or settings.get("sender", "")
+        settings["oauth_token"] = lab.issue_token(token_user, scope, lifetime_s=0 if expired else 3600)
+        settings.pop("password", None)
+    return Device(**settings)
+
+
+def send(lab: Lab, scenario: Scenario, device: Device) -> SendResult:
+    """Send the scenario's message (count times); the last result is the one that is judged."""
+    message = scenario.message
+    attachment = b"x" * (message.size_kb * 1024) if message.size_kb else None
+    result: SendResult | None = None
+    for _ in range(message.count):
+        result = device.send(
+            lab,
+            to=list(message.to),
+            subject=message.subject,
+            attachment=attachment,
+            header_from=message.header_from,
+        )
+    assert result is not None
+    return result
+
+
+def observe(
+    lab: Lab, result: SendResult, traced_before: set[tuple[str, str]], headers: set[str]
+) -> Observation:
+    outcome = {address.lower(): o.where for address, o in result.outcome.items()}
+    new = [r for r in lab.message_trace() if (r.message_trace_id, r.recipient_address) not in traced_before]
+    if result.message_id:
+        new = [r for r in new if r.message_id == result.message_id]
+    seen: dict[str, str] = {}
+    for address, where in outcome.items():
+        if seen or not headers or where not in ("Inbox", "Junk Email"):
+            continue
+        for message in lab.mailbox(address).folder(where):
+            if str(message.get("Message-ID", "")).strip() == result.message_id:
+                seen = {name: " ".join(str(message.get(name, "")).split()) for name in headers}
+                break
+    return Observation(
+        step=result.step,
+        reply=str(result.reply) if result.reply else None,
+        error=result.error,
+        outcome=outcome,
+        trace=sorted({r.status for r in new}),
+        headers=seen,
+    )
+
+
+def compare(expect: Expectation, seen: Observation) -> list[str]:
+    """Each stated expectation against what happened, as readable mismatch lines."""
+    problems = []
+    if expect.step and seen.step != expect.step:
+        problems.append(f"expected to stop at {expect.step}, stopped at {seen.step}")
+    if expect.reply and not (seen.reply or "").startswith(expect.reply):
+        problems.append(f"expected a reply starting {expect.reply!r}, got {seen.reply or seen.error!r}")
+    if expect.error and expect.error not in (seen.error or ""):
+        problems.append(f"expected an error mentioning {expect.error!r}, got {seen.error or seen.reply!r}")
+    for address, where in expect.outcome.items():
+        if seen.outcome.get(address) != where:
+            problems.append(f"expected {address} -> {where}, got {seen.outcome.get(address, 'nothing')}")
+    if expect.trace == "none" and seen.trace:
+        problems.append(f"expected no trace entry, got {', '.join(seen.trace)}")
+    elif expect.trace and expect.trace != "none" and seen.trace != [expect.trace]:
+        problems.append(f"expected trace status {expect.trace}, got {', '.join(seen.trace) or 'no entry'}")
+    for name, text in expect.header.items():
+        if text not in seen.headers.get(name, ""):
+            problems.append(
+                f"expected {name} to contain {text!r}, got {seen.headers.get(name, '(no copy)')!r}"
+            )
+    return problems
+
+
+def attempt(
+    lab: Lab, scenario: Scenario, device_fields: dict[str, Any], expect: Expectation
+) -> tuple[Observation, list[str]]:
+    """One send with the given device settings, observed and compared."""
+    traced = {(r.message_trace_id, r.recipient_address) for r in lab.message_trace()}
+    names = set(scenario.expect.header) | set(scenario.fix_expect.header)
+    result = send(lab, scenario, build_device(lab, device_fields))
+    seen = observe(lab, result, traced, names)
+    return seen, compare(expect, seen)
+
+
+def run_scenario(scenario: Scenario | str, *, fix: bool = True) -> ScenarioResult:
+    """Run a scenario in a fresh lab: broken (and, with `fix`, then fixed in the same lab)."""
+    from ..lab import Lab
+
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario_file(scenario)
+    with Lab.start(loaded.world) as lab:
+        apply_changes(lab, loaded.setup, f"{loaded.name}: setup: ")
+        broken, broken_problems = attempt(lab, loaded, loaded.device, loaded.expect)
+        result = ScenarioResult(loaded, broken, broken_problems)
+        if fix:
+            apply_changes(lab, loaded.fix, f"{loaded.name}: fix: ")
+            fixed_device = {**loaded.device, **loaded.fix.device}
+            result.fixed, result.fixed_mismatches = attempt(lab, loaded, fixed_device, loaded.fix_expect)
+    return result
