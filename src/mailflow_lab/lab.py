@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .admin.objects import PowerShellResult
 from .admin.shell import run as run_powershell
@@ -31,6 +31,9 @@ from .transport import Transport
 from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
 from .world.model import World
 from .world.state import load_tenant, tenant_mtime
+
+if TYPE_CHECKING:
+    from .scenarios.session import LoadedScenario
 
 SUBMISSION_HOSTS = ("smtp.office365.com", "smtp-legacy.office365.com")
 LAB_FILE = "lab.json"
@@ -227,6 +230,13 @@ class Lab:
     def powershell(self, text: str) -> PowerShellResult:
         """Run Exchange Online PowerShell lines against the lab tenant (changes apply to the next session)."""
         return run_powershell(self.runtime, text)
+
+    def load_scenario(self, name: str | Path) -> LoadedScenario:
+        """Apply a scenario's broken setup (data/scenarios/NAME.toml) to this lab and hand it over."""
+        from .scenarios import load_scenario_file
+        from .scenarios.session import LoadedScenario
+
+        return LoadedScenario.load(self, load_scenario_file(name))
 
     def describe(self) -> str:
         """One line per endpoint: world name -> loopback socket."""

@@ -159,28 +159,17 @@ def compare(expect: Expectation, seen: Observation) -> list[str]:
     return problems
 
 
-def attempt(
-    lab: Lab, scenario: Scenario, device_fields: dict[str, Any], expect: Expectation
-) -> tuple[Observation, list[str]]:
-    """One send with the given device settings, observed and compared."""
-    traced = {(r.message_trace_id, r.recipient_address) for r in lab.message_trace()}
-    names = set(scenario.expect.header) | set(scenario.fix_expect.header)
-    result = send(lab, scenario, build_device(lab, device_fields))
-    seen = observe(lab, result, traced, names)
-    return seen, compare(expect, seen)
-
-
 def run_scenario(scenario: Scenario | str, *, fix: bool = True) -> ScenarioResult:
     """Run a scenario in a fresh lab: broken (and, with `fix`, then fixed in the same lab)."""
     from ..lab import Lab
+    from .session import LoadedScenario
 
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario_file(scenario)
     with Lab.start(loaded.world) as lab:
-        apply_changes(lab, loaded.setup, f"{loaded.name}: setup: ")
-        broken, broken_problems = attempt(lab, loaded, loaded.device, loaded.expect)
+        session = LoadedScenario.load(lab, loaded)
+        _, broken, broken_problems = session.attempt(loaded.expect)
         result = ScenarioResult(loaded, broken, broken_problems)
         if fix:
-            apply_changes(lab, loaded.fix, f"{loaded.name}: fix: ")
-            fixed_device = {**loaded.device, **loaded.fix.device}
-            result.fixed, result.fixed_mismatches = attempt(lab, loaded, fixed_device, loaded.fix_expect)
+            session.apply_fix()
+            _, result.fixed, result.fixed_mismatches = session.attempt(loaded.fix_expect)
     return result
