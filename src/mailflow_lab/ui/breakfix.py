@@ -1,0 +1,128 @@
+"""The break-fix widget: a scenario's complaint and error, the learner's changes, and a Check button."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+if TYPE_CHECKING:
+    from ..lab import Lab
+    from ..scenarios.session import LoadedScenario
+
+_DNS_HELP = "one change a line: NAME TYPE VALUE, e.g. contoso.com TXT v=spf1 ip4:203.0.113.10 -all"
+
+
+class BreakFix:
+    """Shows the ticket, takes cmdlet lines, DNS changes and device settings, and checks the fix."""
+
+    def __init__(self, lab: Lab, scenario: LoadedScenario | str) -> None:
+        self.lab = lab
+        self.session = lab.load_scenario(scenario) if isinstance(scenario, str) else scenario
+        first = self.session.send()
+        self.ticket = widgets.HTML(self._ticket_html(first))
+        self.powershell = widgets.Textarea(
+            placeholder="PowerShell, one line each, e.g. Set-CASMailbox -Identity alex "
+            "-SmtpClientAuthenticationDisabled $false",
+            layout=widgets.Layout(width="100%", height="80px"),
+        )
+        self.dns = widgets.Textarea(placeholder=_DNS_HELP, layout=widgets.Layout(width="100%", height="50px"))
+        device = self.session.device
+        self.server = widgets.Text(value=str(device.get("server", "")), description="Server")
+        self.port = widgets.BoundedIntText(
+            value=int(device.get("port", 587)), min=1, max=65535, description="Port"
+        )
+        self.tls = widgets.Dropdown(
+            options=["none", "starttls", "implicit"], value=device.get("tls", "starttls"), description="TLS"
+        )
+        self.check_button = widgets.Button(description="Check", button_style="primary", icon="check")
+        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
+        self.output = widgets.HTML()
+        self.solved = False
+        self.check_button.on_click(lambda _b: self.check())
+        self.hint_button.on_click(lambda _b: self.show_hint())
+        self.widget = widgets.VBox(
+            [
+                self.ticket,
+                widgets.HTML("<b>Your changes</b>"),
+                self.powershell,
+                self.dns,
+                widgets.HBox([self.server, self.port, self.tls]),
+                widgets.HBox([self.check_button, self.hint_button]),
+                self.output,
+            ]
+        )
+
+    def _ticket_html(self, result: Any) -> str:
+        scenario = self.session.scenario
+        error = str(result.reply) if result.reply else (result.error or "")
+        outcome = ", ".join(f"{a}: {o.where}" for a, o in result.outcome.items())
+        return (
+            f"<h4>{html.escape(scenario.title)}</h4>"
+            f"<p><i>“{html.escape(scenario.complaint)}”</i></p>"
+            f"<p>What the device got: <code>{html.escape(error)}</code><br>"
+            f"Where it went: {html.escape(outcome)}</p>"
+        )
+
+    def show_hint(self) -> None:
+        self.output.value = f"<p>💡 {html.escape(self.session.hint)}</p>"
+
+    def check(self) -> bool:
+        """Apply the learner's changes through the real admin paths, resend, and compare with the fix."""
+        notes: list[str] = []
+        for line in [x.strip() for x in self.powershell.value.splitlines() if x.strip()]:
+            result = self.lab.powershell(line)
+            if not result.ok:
+                self.output.value = f'<pre style="color:#b00020">{html.escape(str(result.error))}</pre>'
+                return False
+            notes += result.warnings
+        for line in [x.strip() for x in self.dns.value.splitlines() if x.strip()]:
+            problem = self._apply_dns(line)
+            if problem:
+                self.output.value = f'<p style="color:#b00020">{html.escape(problem)}</p>'
+                return False
+        self.session.device.update(server=self.server.value, port=self.port.value, tls=self.tls.value)
+        result, mismatches = self.session.check()
+        self.powershell.value = self.dns.value = ""
+        self.solved = not mismatches
+        if self.solved:
+            self.output.value = (
+                f'<p style="color:#2b6e2b"><b>Solved.</b> <code>{html.escape(str(result.reply))}</code></p>'
+                f"<p>{html.escape(self.session.explanation)}</p>"
+            )
+        else:
+            items = "".join(f"<li>{html.escape(m)}</li>" for m in mismatches)
+            self.output.value = f"<p><b>Not yet.</b></p><ul>{items}</ul>"
+        return self.solved
+
+    def _apply_dns(self, line: str) -> str | None:
+        parts = line.split(None, 2)
+        if len(parts) < 3:
+            return f"'{line}': {_DNS_HELP}"
+        name, rdtype, value = parts[0].rstrip("."), parts[1].upper(), parts[2]
+        try:
+            if rdtype == "TXT":
+                kept = [t for t in self.lab.dns.txt(name) if not _same_kind(t, value)]
+                self.lab.dns.set_txt(name, [*kept, value.strip('"')])
+            else:
+                self.lab.dns.set_records(name, rdtype, [value])
+        except (KeyError, ValueError) as exc:
+            return f"'{line}': {exc}"
+        return None
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _same_kind(existing: str, new: str) -> bool:
+    """An SPF or DMARC value replaces the record of its kind; other TXT records stay."""
+    for prefix in ("v=spf1", "v=DMARC1"):
+        if new.strip('"').startswith(prefix) and existing.startswith(prefix):
+            return True
+    return False

@@ -1,0 +1,73 @@
+"""The break-fix widget, headless: the ticket shows the error, a wrong change is not yet, the fix works."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailflow_lab import Lab
+from mailflow_lab.scenarios.loader import scenarios_dir
+from mailflow_lab.ui.breakfix import BreakFix
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    text = re.search(r"```toml\n(.*?)```", (scenarios_dir() / "README.md").read_text(), re.S)
+    assert text
+    path = tmp_path / "example.toml"
+    path.write_text(text.group(1))
+    return path
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    with Lab.start(state_dir=tmp_path / "state") as running:
+        yield running
+
+
+def test_ticket_then_wrong_change_then_fix(lab: Lab, example: Path) -> None:
+    widget = BreakFix(lab, str(example))
+    assert "Since we moved the invoice app" in widget.ticket.value
+    assert "535 5.7.139" in widget.ticket.value
+    widget.powershell.value = "Set-CASMailbox -Identity scanner -SmtpClientAuthenticationDisabled $false"
+    assert widget.check() is False
+    assert "Not yet" in widget.output.value and "stopped at AUTH" in widget.output.value
+    widget.hint_button.click()
+    assert "Get-CASMailbox" in widget.output.value
+    widget.powershell.value = (
+        "Set-CASMailbox -Identity alex@contoso.com -SmtpClientAuthenticationDisabled $false"
+    )
+    widget.check_button.click()
+    assert widget.solved and "Solved" in widget.output.value
+    assert "follows the tenant" in widget.output.value
+
+
+def test_a_refused_cmdlet_is_shown_and_nothing_sent(lab: Lab, example: Path) -> None:
+    widget = BreakFix(lab, str(example))
+    traced = len(lab.message_trace())
+    widget.powershell.value = "Set-CASMailbox -Identity alex -Bogus $true"
+    assert widget.check() is False
+    assert "A parameter cannot be found that matches parameter name &#x27;Bogus&#x27;" in widget.output.value
+    assert len(lab.message_trace()) == traced
+
+
+def test_dns_lines_and_device_settings(lab: Lab, example: Path) -> None:
+    widget = BreakFix(lab, str(example))
+    widget.dns.value = "contoso.com TXT v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all"
+    widget.check()
+    assert sorted(lab.dns.txt("contoso.com")) == [
+        "MS=ms48123456",
+        "v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all",
+    ]
+    widget.dns.value = "contoso.com"
+    assert widget.check() is False and "NAME TYPE VALUE" in widget.output.value
+    widget.dns.value = "nowhere.example TXT hello"
+    assert widget.check() is False and "in no lab zone" in widget.output.value
+    widget.dns.value = ""
+    widget.port.value = 465
+    widget.tls.value = "implicit"
+    assert widget.check() is False
+    assert widget.session.device["port"] == 465
