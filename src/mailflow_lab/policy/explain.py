@@ -1,0 +1,450 @@
+"""What a reply (or a send that got none) means for an admin: the SMTP step, one plain line, and the fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from .replies import Reply
+
+STEPS = ("connect", "TLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA", "delivered")
+NOTHING = "Nothing to change."
+
+# The fixes name the real cmdlets ([AUTHSMTP], [MFD], [FIX]); <placeholders> are filled by `filled`.
+SPF_FIX = (
+    "Add the office's public IP to contoso.com's SPF record: "
+    '"v=spf1 ip4:<office IP> include:spf.protection.outlook.com -all" (one SPF record per domain)'
+)
+CONNECTOR_FIX = (
+    "New-InboundConnector -Name 'Office relay' -ConnectorType OnPremises -SenderDomains * "
+    "-SenderIPAddresses <office IP>"
+)
+SUBMISSION_SETTINGS = "smtp.office365.com, port 587, STARTTLS with TLS 1.2 or newer"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The step a reply belongs to, what it means in one line, what the admin changes, and the rule."""
+
+    step: str
+    headline: str
+    fix: str
+    rule: str
+
+    @property
+    def generic(self) -> bool:
+        """True when no specific explanation was known (explained by the reply code's class only)."""
+        return self.rule.startswith("generic.")
+
+    def filled(self, values: Mapping[str, str]) -> Explanation:
+        """Placeholders such as <mailbox> or <office IP> replaced by what the caller knows."""
+        headline, fix = self.headline, self.fix
+        for key, value in values.items():
+            headline = headline.replace(f"<{key}>", value)
+            fix = fix.replace(f"<{key}>", value)
+        return replace(self, headline=headline, fix=fix)
+
+    def __str__(self) -> str:
+        return f"[{self.step}] {self.headline}\nFix: {self.fix}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    code: int
+    enhanced: str | None
+    pattern: str  # searched in the reply text, case-insensitive; "" matches any text
+    step: str
+    rule: str
+    headline: str
+    fix: str = NOTHING
+
+
+def _e(
+    code: int, enhanced: str | None, pattern: str, step: str, rule: str, headline: str, fix: str = NOTHING
+) -> _Entry:
+    return _Entry(code, enhanced, pattern, step, rule, headline, fix)
+
+
+# First match wins: for one code and enhanced code, the entries with a distinguishing pattern come first.
+# fmt: off
+_ENTRIES: tuple[_Entry, ...] = (
+    # -- session -------------------------------------------------------------------------------------
+    _e(220, None, "ESMTP MAIL Service ready", "connect", "session.banner",
+       "The server answered and greets the device."),
+    _e(221, "2.0.0", "", "connect", "session.quit",
+       "The device said QUIT and the server closed the session."),
+    _e(250, "2.0.0", r"^Resetting$", "connect", "session.rset", "The device reset the transaction (RSET)."),
+    _e(250, "2.0.0", r"^OK$", "connect", "session.noop", "The server answered NOOP: the session is alive."),
+    _e(501, "5.5.4", "XCLIENT", "connect", "session.xclient",
+       "The lab could not read the simulated client address the device declared (XCLIENT ADDR=).",
+       "Give the device a valid IPv4 or IPv6 source address."),
+    _e(550, "5.7.0", "insufficient authorization", "connect", "session.xclient-refused",
+       "XCLIENT (the lab's way to simulate an address) is accepted only from loopback clients.",
+       "Run the client on the same machine as the lab."),
+    # -- TLS -----------------------------------------------------------------------------------------
+    _e(220, "2.0.0", "SMTP server ready", "TLS", "session.starttls",
+       "The server is ready to start TLS (STARTTLS)."),
+    _e(421, "4.7.66", "", "TLS", "submission.tls.legacy-version",
+       "The device negotiated TLS 1.0 or 1.1; smtp.office365.com accepts TLS 1.2 or newer only.",
+       "Update the device firmware to TLS 1.2; or point it to smtp-legacy.office365.com and run "
+       "Set-TransportConfig -AllowLegacyTLSClients $true"),
+    _e(503, "5.5.1", "TLS already active", "TLS", "session.tls-already",
+       "The device sent STARTTLS twice in one session.",
+       "Update the device firmware or the app's SMTP library."),
+    # -- AUTH ----------------------------------------------------------------------------------------
+    _e(235, "2.7.0", "", "AUTH", "submission.auth.ok",
+       "Signed in: the mailbox's user name and password were accepted."),
+    _e(334, None, r"^VXNlcm5hbWU6$", "AUTH", "submission.auth.ask-username",
+       "The server asks for the user name (base64 of 'Username:')."),
+    _e(334, None, r"^UGFzc3dvcmQ6$", "AUTH", "submission.auth.ask-password",
+       "The server asks for the password (base64 of 'Password:')."),
+    _e(504, "5.7.4", "", "AUTH", "submission.auth.before-starttls",
+       "AUTH refused: sent before STARTTLS, with a mechanism Microsoft 365 does not offer (only LOGIN and "
+       "XOAUTH2), or to the MX, which offers no AUTH at all.",
+       f"Turn on STARTTLS in the device and sign in with AUTH LOGIN on {SUBMISSION_SETTINGS}; for direct "
+       "send or a relay connector remove the user name and password instead."),
+    _e(535, "5.7.3", "", "AUTH", "submission.auth.bad-credentials",
+       "The user name or password is wrong, or the mailbox cannot sign in (a shared mailbox has none).",
+       "Type the mailbox's full address and current password into the device; to send as a shared mailbox "
+       "sign in as a user and grant it Add-RecipientPermission -Identity <shared mailbox> -Trustee <mailbox> "
+       "-AccessRights SendAs"),
+    _e(535, "5.7.139", "disabled for the Tenant", "AUTH", "submission.auth.tenant-disabled",
+       "SMTP AUTH is off for the whole tenant and this mailbox follows the tenant ($null).",
+       "Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (this mailbox only; or "
+       "Set-TransportConfig -SmtpClientAuthenticationDisabled $false for every mailbox)"),
+    _e(535, "5.7.139", "disabled for the Mailbox", "AUTH", "submission.auth.mailbox-disabled",
+       "SMTP AUTH is switched off on this mailbox ($true), whatever the tenant setting.",
+       "Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false"),
+    _e(535, "5.7.139", "security defaults", "AUTH", "submission.auth.security-defaults",
+       "Entra ID security defaults block basic authentication, so the device's password sign-in is refused.",
+       "Turn security defaults off "
+       "(Update-MgPolicyIdentitySecurityDefaultEnforcementPolicy -IsEnabled $false) and protect "
+       "sign-ins with Conditional Access instead, or move the device to OAuth, direct send or "
+       "a relay connector."),
+    _e(535, "5.7.139", "basic authentication is disabled", "AUTH", "submission.auth.basic-disabled",
+       "Basic authentication (user name and password) is disabled for SMTP AUTH.",
+       "Switch the device or app to OAuth (XOAUTH2), or allow it in the authentication policy: "
+       "Set-AuthenticationPolicy -Identity <policy> -AllowBasicAuthSmtp:$true"),
+    _e(535, "5.7.139", "did not meet the criteria", "AUTH", "submission.auth.conditional-access",
+       "A Conditional Access policy (MFA, trusted location) refused the device's sign-in.",
+       "Exclude the device's mailbox from that Conditional Access policy, or send by direct send or a "
+       "relay connector instead."),
+    _e(535, "5.7.139", "", "AUTH", "submission.auth.blocked",
+       "The sign-in was correct but a tenant or mailbox setting blocks SMTP AUTH.",
+       "Check SmtpClientAuthenticationDisabled in Get-CASMailbox -Identity <mailbox> and "
+       "Get-TransportConfig."),
+    _e(550, "5.7.30", "", "AUTH", "submission.auth.basic-retired",
+       "Basic authentication for SMTP AUTH has been retired: passwords are no longer accepted.",
+       "Switch the device or app to OAuth (XOAUTH2), or send by direct send or a relay connector."),
+    _e(503, "5.5.2", "", "AUTH", "submission.auth.already",
+       "The device tried to sign in twice in one session.",
+       "Update the device firmware or the app's SMTP library."),
+    _e(501, "5.7.0", "", "AUTH", "submission.auth.aborted",
+       "The device gave up half-way through AUTH LOGIN.",
+       "Fill in both the user name and the password in the device."),
+    _e(501, "5.5.2", "", "AUTH", "submission.auth.bad-base64",
+       "The device sent its user name or password in a form the server cannot decode (not base64).",
+       "Update the device firmware or the app's SMTP library."),
+    _e(432, "4.3.2", "", "AUTH", "submission.limit.concurrent",
+       "This mailbox already has 3 SMTP sessions open; a fourth is refused.",
+       "Let the device or app send over fewer parallel connections (at most 3 per mailbox), or spread "
+       "devices over several mailboxes."),
+    _e(503, "5.5.1", "authentication not enabled", "AUTH", "outside.auth-not-enabled",
+       "Fabrikam's server takes mail for its own users and offers no sign-in.",
+       f"Send to Fabrikam through Microsoft 365 ({SUBMISSION_SETTINGS}) instead."),
+    # -- MAIL FROM -----------------------------------------------------------------------------------
+    _e(250, "2.1.0", "Sender OK", "MAIL FROM", "mail.sender-ok", "The sender address was accepted."),
+    _e(250, "2.1.0", r"^Ok$", "MAIL FROM", "outside.mail.ok", "Fabrikam's server accepted the sender."),
+    _e(451, "5.7.3", "", "MAIL FROM", "submission.mail.starttls-required",
+       "The device sent MAIL FROM without STARTTLS: smtp.office365.com takes mail only over TLS.",
+       f"Set the device to STARTTLS (TLS 1.2 or newer): {SUBMISSION_SETTINGS}."),
+    _e(530, "5.7.57", "", "MAIL FROM", "submission.mail.not-authenticated",
+       "The device sent MAIL FROM without signing in: smtp.office365.com takes mail only from a mailbox.",
+       "Enter the mailbox's user name and password in the device (SMTP AUTH), or, for a device that cannot "
+       "sign in, use direct send or a relay connector on <tenant MX> port 25."),
+    _e(550, "5.7.750", "", "MAIL FROM", "edge.unregistered-domain",
+       "The tenant sends from a domain it has not registered and verified.",
+       "Add and verify the sender's domain (New-AcceptedDomain), or send from an accepted domain."),
+    _e(503, "5.5.1", "", "MAIL FROM", "protocol.bad-sequence",
+       "The device sent its commands out of order (e.g. RCPT TO before MAIL FROM).",
+       "Update the device firmware or the app's SMTP library."),
+    # -- RCPT TO -------------------------------------------------------------------------------------
+    _e(250, "2.1.5", "Recipient OK", "RCPT TO", "rcpt.ok", "The recipient was accepted."),
+    _e(250, "2.1.5", r"^Ok$", "RCPT TO", "outside.rcpt.ok", "Fabrikam's server accepted the recipient."),
+    _e(452, "4.5.3", "", "RCPT TO", "submission.limit.recipients-per-message",
+       "Too many recipients in one message (the default limit is 500).",
+       "Split the mailing, or raise the limit: Set-Mailbox -Identity <mailbox> -RecipientLimits 1000"),
+    _e(550, "5.7.64", "", "RCPT TO", "mx.relay-denied",
+       "Relay refused: the recipient is outside the tenant and no connector recognised this device, and "
+       "direct send reaches internal recipients only.",
+       f"Create a relay connector for the office IP: {CONNECTOR_FIX}; or sign in with SMTP AUTH "
+       f"({SUBMISSION_SETTINGS})."),
+    _e(550, "5.7.68", "", "RCPT TO", "mx.reject-direct-send",
+       "RejectDirectSend is on: anonymous mail from your own domain that no connector recognises is refused.",
+       "Set-OrganizationConfig -RejectDirectSend $false, or keep it on and add a connector: "
+       f"{CONNECTOR_FIX}"),
+    _e(550, "5.7.51", "", "RCPT TO", "connector.partner-restricted",
+       "A Partner connector covers this sender's domain and restricts it to IP addresses or a certificate "
+       "this connection does not have.",
+       "Send from an address the connector lists: Set-InboundConnector -Identity <connector> "
+       "-SenderIPAddresses @{Add='<office IP>'} (or -RestrictDomainsToIPAddresses $false)."),
+    _e(454, "4.7.0", "", "RCPT TO", "connector.require-tls",
+       "The connector that recognised this device requires TLS, and the device did not use STARTTLS.",
+       "Turn on STARTTLS (TLS 1.2) in the device, or Set-InboundConnector -Identity <connector> "
+       "-RequireTls $false"),
+    _e(550, "5.1.10", "", "RCPT TO", "mx.recipient-not-found",
+       "The recipient's domain belongs to the tenant, but no mailbox has this address.",
+       "Correct the recipient address in the device, or create the mailbox (Get-Mailbox lists them)."),
+    _e(550, "5.1.1", "", "RCPT TO", "outside.unknown-user",
+       "Fabrikam has no mailbox with this address.",
+       "Correct the recipient address."),
+    _e(554, "5.7.1", "", "RCPT TO", "outside.relay-denied",
+       "Fabrikam's server takes mail for fabrikam.com only; it relays for nobody.",
+       "Send mail for other domains through Microsoft 365, not to Fabrikam's server."),
+    # -- DATA ----------------------------------------------------------------------------------------
+    _e(354, None, "Start mail input", "DATA", "session.data", "The server waits for the message itself."),
+    _e(552, "5.3.4", "", "DATA", "submission.limit.size",
+       "The message is larger than the server takes (the mailbox's default maximum send size is 35 MB).",
+       "Lower the scan resolution or split the attachment, or raise the limit: "
+       "Set-Mailbox -Identity <mailbox> -MaxSendSize 150MB"),
+    _e(554, "5.2.252", "", "DATA", "submission.data.send-as-denied",
+       "The signed-in mailbox may not send as the sender address the device uses (no SendAs permission).",
+       "Add-RecipientPermission -Identity <sender> -Trustee <mailbox> -AccessRights SendAs, or set the "
+       "device's sender to the signed-in mailbox."),
+    _e(554, "5.2.0", "", "DATA", "submission.limit.recipients-per-day",
+       "The mailbox reached 10,000 recipients in 24 hours (the SMTP AUTH submission quota).",
+       "Wait a day for the quota to free up; for bulk mail use a relay connector or High Volume Email."),
+    _e(554, "5.2.2", "", "DATA", "submission.limit.mailbox-full",
+       "The sending mailbox is full, so the copy for Sent Items cannot be saved.",
+       "Empty the mailbox's Sent Items and Deleted Items, or give it a larger quota."),
+    _e(451, "4.7.0", "Temporary server error", "DATA", "server.temporary-error",
+       "The server met an unexpected error and asks the device to try again later.",
+       "Try again; if it keeps happening in the lab, look at lab.runtime.errors."),  # fmt: skip
+    _e(550, "5.2.251", "", "DATA", "submission.limit.throttled-mailbox-full",
+       "The mailbox is throttled after repeated mailbox-full errors.",
+       "Free space in the sending mailbox, then wait for the throttling to lift."),
+    _e(550, "5.7.509", "", "DATA", "antispam.dmarc-reject",
+       "The message failed SPF (and DKIM) for its domain, which publishes DMARC p=reject: refused.",
+       SPF_FIX + "; or send through a relay connector."),
+    _e(550, "5.7.1", "DMARC", "DATA", "outside.dmarc-reject",
+       "Fabrikam refused the message: it fails DMARC and the sender's domain publishes p=reject.",
+       SPF_FIX + "; and keep DKIM signing on: Set-DkimSigningConfig -Identity contoso.com -Enabled $true"),
+    # -- delivered -----------------------------------------------------------------------------------
+    _e(250, "2.0.0", r"^OK \S+ \[Hostname=", "delivered", "submission.data.ok",
+       "Microsoft 365 accepted the message from the signed-in mailbox; a copy is saved in Sent Items."),
+    _e(250, "2.6.0", "Queued mail for delivery", "delivered", "mx.queued",
+       "Exchange Online Protection accepted the message; anti-spam decides the folder (see the trace)."),
+    _e(250, "2.0.0", r"^Ok: queued as", "delivered", "outside.accepted",
+       "Fabrikam's server accepted the message."),
+    _e(250, "2.0.0", r"^Delivered$", "delivered", "relay.delivered",
+       "The outside organisation's server took the message."),
+    _e(550, "5.4.310", "", "delivered", "relay.no-server",
+       "Microsoft 365 found no mail server for the recipient's domain (DNS domain does not exist).",
+       "Check the recipient's domain and its MX record."),
+    _e(451, "4.4.0", "", "delivered", "relay.failed",
+       "Microsoft 365 could not hand the message to the outside server; it will retry.",
+       "Check the recipient domain's MX record and that its server answers."),
+    # -- the edge: reputation and throttling ([NDR]) -------------------------------------------------
+    _e(451, "4.7.500", "", "connect", "edge.server-busy",
+       "Microsoft 365 is throttling this sending IP for now (server busy).",
+       "Let the device retry later; if it persists, check the IP's reputation and sending volume."),
+    _e(550, "5.7.606", "", "connect", "edge.banned-ip",
+       "The sending IP is on Microsoft's block list.",
+       "Request delisting at https://sender.office.com/ and find out why the IP sent spam."),
+    _e(550, "5.7.708", "", "connect", "edge.traffic-not-accepted",
+       "Microsoft 365 does not accept traffic from this IP (poor or no reputation).",
+       f"Send with SMTP AUTH ({SUBMISSION_SETTINGS}) or from an IP with a good reputation."),
+    # -- protocol errors -----------------------------------------------------------------------------
+    _e(501, "5.5.4", "", "connect", "protocol.syntax",
+       "The device sent a command with arguments the server cannot read.",
+       "Update the device firmware or the app's SMTP library."),
+    _e(500, "5.3.3", "Line too long", "connect", "protocol.line-too-long",
+       "The device sent a command line longer than SMTP allows.",
+       "Update the device firmware or the app's SMTP library."),
+    _e(500, "5.3.3", "", "connect", "protocol.unrecognized-command",
+       "The device sent a command the server does not know.",
+       "Update the device firmware or the app's SMTP library."),
+)
+# fmt: on
+
+_QUOTED = re.compile(r"Error: (\d{3}) (\d\.\d{1,3}\.\d{1,3}) (.*)$", re.DOTALL)
+_SEND_AS = re.compile(r"SendAsDenied; (\S+) not allowed to send as (\S+?);")
+_DMARC_DOMAIN = re.compile(r"sending domain \[([^\]]+)\]")
+
+
+def _lookup(reply: Reply) -> Explanation | None:
+    for entry in _ENTRIES:
+        if entry.code != reply.code or entry.enhanced != reply.enhanced:
+            continue
+        if entry.pattern and not re.search(entry.pattern, reply.text, re.IGNORECASE):
+            continue
+        return Explanation(entry.step, entry.headline, entry.fix, entry.rule)
+    return None
+
+
+def _not_authenticated(reply: Reply, found: Explanation) -> Explanation:
+    """530 5.7.57 quoting the AUTH failure before it: the cause and its fix are the AUTH failure's."""
+    quoted = _QUOTED.search(reply.text)
+    if quoted is None:
+        return found
+    cause = explain(Reply(int(quoted[1]), quoted[2], quoted[3]))
+    headline = f"MAIL FROM refused because signing in failed first: {cause.headline}"
+    return replace(found, headline=headline, fix=cause.fix)
+
+
+def _send_as(reply: Reply, found: Explanation) -> Explanation:
+    names = _SEND_AS.search(reply.text)
+    if names is None:
+        return found
+    login, sender = names[1], names[2]
+    return replace(
+        found,
+        headline=f"{login} signed in, but has no SendAs permission on {sender}, the sender the device uses.",
+        fix=f"Add-RecipientPermission -Identity {sender} -Trustee {login} -AccessRights SendAs, "
+        f"or set the device's sender to {login}.",
+    )
+
+
+def _dmarc(reply: Reply, found: Explanation) -> Explanation:
+    domain = _DMARC_DOMAIN.search(reply.text)
+    if domain is None:
+        return found
+    name = domain[1].lower()
+    return replace(
+        found, headline=found.headline.replace("its domain", name), fix=found.fix.replace("contoso.com", name)
+    )
+
+
+_REFINE: dict[str, Callable[[Reply, Explanation], Explanation]] = {
+    "submission.mail.not-authenticated": _not_authenticated,
+    "submission.data.send-as-denied": _send_as,
+    "antispam.dmarc-reject": _dmarc,
+}
+
+_GENERIC = {
+    2: ("delivered", "The server accepted this step.", NOTHING),
+    3: ("DATA", "The server waits for more from the device.", NOTHING),
+    4: (
+        "connect",
+        "A temporary refusal: the device may retry later.",
+        "Retry later; if it keeps happening, look the code up in Microsoft's list of SMTP errors (NDRs).",
+    ),
+    5: (
+        "connect",
+        "A permanent refusal: retrying will not help until something changes.",
+        "Look the code up in Microsoft's list of SMTP errors (NDRs) and the message trace.",
+    ),
+}
+_STEP_BY_SUBJECT = {"1": "RCPT TO", "3": "DATA", "6": "DATA"}  # RFC 3463 §3: X.1 addressing, X.3/X.6 content
+
+
+def _generic(reply: Reply) -> Explanation:
+    step, headline, fix = _GENERIC.get(reply.code // 100, _GENERIC[5])
+    if reply.enhanced and reply.code >= 400:
+        step = _STEP_BY_SUBJECT.get(reply.enhanced.split(".")[1], step)
+    return Explanation(
+        step,
+        f"{reply.code}{' ' + reply.enhanced if reply.enhanced else ''}: {headline}",
+        fix,
+        f"generic.{reply.code // 100}xx",
+    )
+
+
+def _from_error(error: str | None) -> Explanation:
+    """A send that got no reply: nothing answered, TLS failed, or the server hung up."""
+    text = error or ""
+    if "465" in text and "could not connect" in text:
+        return Explanation(
+            "connect",
+            "Nothing answers on port 465: Microsoft 365 does not offer implicit TLS (SMTPS).",
+            f"Set the device to {SUBMISSION_SETTINGS}. A device that can only use port 465 cannot use "
+            "SMTP AUTH client submission: use direct send or a relay connector on <tenant MX> port 25.",
+            "device.port-465",
+        )
+    if "could not connect" in text:
+        return Explanation(
+            "connect",
+            "Nothing answers at this server name and port.",
+            f"SMTP AUTH: {SUBMISSION_SETTINGS} (or 25). Direct send and relay: <tenant MX> port 25. Use the "
+            "DNS name, never an IP address.",
+            "device.wrong-endpoint",
+        )
+    if text.startswith("TLS failed"):
+        return Explanation(
+            "TLS",
+            "The TLS handshake failed: the device and the server share no TLS version or the device expects "
+            "implicit TLS where the server starts in plain text.",
+            f"Set the device to STARTTLS with TLS 1.2 or newer ({SUBMISSION_SETTINGS}); implicit TLS is not "
+            "offered. A TLS 1.0 device: smtp-legacy.office365.com with "
+            "Set-TransportConfig -AllowLegacyTLSClients $true",
+            "device.tls-failed",
+        )
+    if "closed the connection" in text:
+        return Explanation(
+            "connect",
+            "The server closed the connection without a reply the device could read.",
+            "Check the device's TLS mode (STARTTLS, not implicit TLS) and port.",
+            "device.disconnected",
+        )
+    return Explanation(
+        "connect",
+        "The device got no reply from the server.",
+        "Check the server name, the port and the network path.",
+        "generic.no-reply",
+    )
+
+
+def explain(reply: Reply | None, *, error: str | None = None) -> Explanation:
+    """Explain a reply from the catalogue (or any reply, by its code class); without one, the `error`."""
+    if reply is None:
+        return _from_error(error)
+    found = _lookup(reply)
+    if found is None:
+        return _generic(reply)
+    refine = _REFINE.get(found.rule)
+    return refine(reply, found) if refine else found
+
+
+_OUTCOMES: dict[str, tuple[str, str, str]] = {
+    "Inbox": ("delivery.inbox", "The message reached the Inbox.", NOTHING),
+    "Sent Items": ("delivery.sent-items", "A copy is in the sender's Sent Items.", NOTHING),
+    "Junk Email": (
+        "antispam.compauth-fail",
+        "Delivered to Junk Email: SPF failed for the sender's domain from this IP and DMARC did not pass, so "
+        "composite authentication treats it as spoofing.",
+        SPF_FIX + "; or send through a relay connector or SMTP AUTH.",
+    ),
+    "quarantine": (
+        "antispam.dmarc-quarantine",
+        "Held in quarantine: SPF failed and the sender's domain publishes DMARC p=quarantine.",
+        SPF_FIX + "; release the message from quarantine in the Defender portal.",
+    ),
+    "pending": (
+        "submission.limit.per-minute",
+        "Accepted and delayed: the mailbox sent more than 30 messages a minute.",
+        "Nothing to change unless it keeps happening; spread the sends out or use a relay connector.",
+    ),
+    "failed": (
+        "delivery.failed",
+        "Accepted, then delivery failed after the session (see the message trace and the bounce).",
+        "Read the FAIL event in Get-MessageTraceDetail for the receiving server's reply.",
+    ),
+}
+
+
+def explain_outcome(where: str, *, external: bool = False) -> Explanation:
+    """Where a message landed for one recipient ("Inbox", "Junk Email", "quarantine", ...), explained."""
+    rule, headline, fix = _OUTCOMES.get(
+        where, ("delivery.unknown", f"Outcome: {where}.", "Look the message up in the message trace.")
+    )
+    if external and where == "Junk Email":
+        rule = "outside.spf-fail"
+        headline = "Fabrikam filed it in Junk Email: SPF failed for the sender's domain and DMARC failed."
+    elif external and where == "failed":
+        rule = "outside.refused"
+        headline = "Microsoft 365 relayed the message, but Fabrikam's server refused it."
+    return Explanation("delivered", headline, fix, rule)
+
+
+__all__ = ["STEPS", "Explanation", "explain", "explain_outcome"]
