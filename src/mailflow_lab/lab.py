@@ -164,6 +164,11 @@ class Lab:
         return self.runtime.clock
 
     @property
+    def mx_host(self) -> str:
+        """The tenant's MX host name, e.g. contoso-com.mail.protection.outlook.com."""
+        return _mx_host(self.world)
+
+    @property
     def dns_server(self) -> tuple[str, int]:
         return self._dns_server.address
 

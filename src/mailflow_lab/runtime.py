@@ -47,6 +47,7 @@ class LabRuntime:
     state_dir: Path | None = None
     advertise_xclient: bool = False
     tenant_seen: float = 0.0
+    errors: list[str] = field(default_factory=list)  # unexpected errors in sessions, for tests and teachers
 
     def save_tenant(self) -> None:
         """Write the tenant's settings to the state folder, for other processes on the same state."""

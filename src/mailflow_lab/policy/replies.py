@@ -222,6 +222,10 @@ TRAFFIC_NOT_ACCEPTED = _r(
 UNREGISTERED_DOMAIN = _r(550, "5.7.750", "Client blocked from sending from unregistered domain")
 
 
+# Exchange Online's transient failure [observed in real transcripts]; the lab answers it when a handler fails.
+TEMPORARY_SERVER_ERROR = _r(451, "4.7.0", "Temporary server error. Please try again later. PRX4")
+
+
 # -- protocol errors: aiosmtpd's wording replaced by Exchange-style replies ---------------------------
 BAD_SEQUENCE_MAIL = _r(503, "5.5.1", "Bad sequence of commands")
 SYNTAX_ERROR = _r(501, "5.5.4", "Invalid arguments")

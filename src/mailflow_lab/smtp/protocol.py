@@ -75,6 +75,11 @@ class EndpointHandler:
     def closed(self, server: LabSMTP) -> None:
         return None
 
+    async def handle_exception(self, error: Exception) -> str:
+        """Never a traceback: note the error (no secrets, no stack) and answer a temporary failure."""
+        self.runtime.errors.append(f"{type(error).__name__}: {error}")
+        return str(R.TEMPORARY_SERVER_ERROR)
+
 
 class LabSMTP(SMTP):
     """One SMTP connection to a lab endpoint."""
