@@ -57,7 +57,7 @@ EXPECTED: dict[str, list[tuple[tuple[Any, ...], str, str]]] = {
     "RELAY_DENIED": [((), "RCPT TO", "mx.relay-denied")],
     "DIRECT_SEND_REJECTED": [((), "RCPT TO", "mx.reject-direct-send")],
     "PARTNER_CONNECTOR_RESTRICTED": [((), "RCPT TO", "connector.partner-restricted")],
-    "TLS_REQUIRED": [((), "RCPT TO", "connector.require-tls")],
+    "TLS_REQUIRED": [((), "RCPT TO", "connector.partner-require-tls")],
     "RECIPIENT_NOT_FOUND": [((), "RCPT TO", "mx.recipient-not-found")],
     "dmarc_reject": [(("contoso.com",), "DATA", "antispam.dmarc-reject")],
     "server_busy": [(("203.0.113.10",), "connect", "edge.server-busy")],

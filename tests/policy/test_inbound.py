@@ -220,11 +220,15 @@ ROWS = [
         {},
         [BY_WILDCARD],
         facts(rcpt=PAT, certs=("a.b.contoso.com",)),
-        RELAY_DENIED,
-        id="wildcard-cert-covers-one-label-only",
+        relayed(BY_WILDCARD),
+        id="wildcard-cert-covers-every-depth",
     ),
     pytest.param(
-        {}, [BY_WILDCARD], facts(rcpt=PAT, certs=("contoso.com",)), RELAY_DENIED, id="wildcard-not-the-apex"
+        {},
+        [BY_WILDCARD],
+        facts(rcpt=PAT, certs=("contoso.com",)),
+        relayed(BY_WILDCARD),
+        id="wildcard-the-apex",
     ),
     pytest.param(
         {},
@@ -233,10 +237,9 @@ ROWS = [
         RELAY_DENIED,
         id="wildcard-other-domain",
     ),
-    # -- RequireTls --
-    pytest.param({}, [BY_IP_TLS], facts(rcpt=PAT, tls=False), TLS_REQUIRED, id="require-tls-without-tls"),
+    # -- RequireTls applies only to Partner connectors (EOP sheet; New-InboundConnector) --
     pytest.param(
-        {}, [BY_IP_TLS], facts(rcpt=ALEX, tls=False), TLS_REQUIRED, id="require-tls-without-tls-internal"
+        {}, [BY_IP_TLS], facts(rcpt=PAT, tls=False), relayed(BY_IP_TLS), id="onpremises-require-tls-ignored"
     ),
     pytest.param({}, [BY_IP_TLS], facts(rcpt=PAT, tls=True), relayed(BY_IP_TLS), id="require-tls-with-tls"),
     # -- Partner connectors --
@@ -334,7 +337,7 @@ def test_rcpt_to(
         pytest.param("mx.relay-denied", R.RELAY_DENIED, id="5.7.64"),
         pytest.param("mx.reject-direct-send", R.DIRECT_SEND_REJECTED, id="5.7.68"),
         pytest.param("connector.partner-restricted", R.PARTNER_CONNECTOR_RESTRICTED, id="5.7.51"),
-        pytest.param("connector.require-tls", R.TLS_REQUIRED, id="4.7.0"),
+        pytest.param("connector.partner-require-tls", R.TLS_REQUIRED, id="4.7.0"),
     ],
 )
 def test_refusals_use_the_catalogue_reply(make_tenant: Any, rule: str, reply: R.Reply) -> None:
@@ -342,7 +345,7 @@ def test_refusals_use_the_catalogue_reply(make_tenant: Any, rule: str, reply: R.
         "mx.relay-denied": ({}, [], facts(rcpt=PAT)),
         "mx.reject-direct-send": (REJECT, [], facts()),
         "connector.partner-restricted": ({}, [PARTNER_BY_IP], facts(PAT, ALEX, ip=ELSEWHERE_IP)),
-        "connector.require-tls": ({}, [BY_IP_TLS], facts(rcpt=PAT)),
+        "connector.partner-require-tls": ({}, [PARTNER_TLS], facts(PAT, ALEX, tls=False)),
     }
     settings, connectors, facts_ = cases[rule]
     outcome = I.rcpt_to(make_tenant(settings, connectors=connectors), facts_)
@@ -389,8 +392,9 @@ def test_matching_onpremises_connector(
         pytest.param("relay.contoso.com", ("mail.contoso.com",), False, id="other-host"),
         pytest.param("relay.contoso.com", (), False, id="no-certificate"),
         pytest.param("*.contoso.com", ("scan01.contoso.com",), True, id="wildcard-one-label"),
-        pytest.param("*.contoso.com", ("a.b.contoso.com",), False, id="wildcard-not-two-labels"),
-        pytest.param("*.contoso.com", ("contoso.com",), False, id="wildcard-not-apex"),
+        pytest.param("*.contoso.com", ("a.b.contoso.com",), True, id="wildcard-any-depth"),
+        pytest.param("*.contoso.com", ("contoso.com",), True, id="wildcard-the-domain-itself"),
+        pytest.param("*.contoso.com", ("notcontoso.com",), False, id="wildcard-not-a-suffix-lookalike"),
         pytest.param("*.contoso.com", ("scan01.notcontoso.com",), False, id="wildcard-not-suffix-lookalike"),
         pytest.param("*.contoso.com", ("*.contoso.com",), True, id="wildcard-certificate-itself"),
         pytest.param("contoso.com", ("relay.contoso.com",), False, id="apex-does-not-cover-hosts"),

@@ -181,15 +181,24 @@ def test_connector_by_certificate(lab: Lab, name: str) -> None:
     assert plain.send(lab, to="pat@fabrikam.com").reply.enhanced == "5.7.64"  # type: ignore[union-attr]
 
 
-def test_connector_requiring_tls(lab: Lab) -> None:
+def test_require_tls_binds_partner_connectors_only(lab: Lab) -> None:
+    # EOP sheet / New-InboundConnector: RequireTls applies only to Partner connectors.
     lab.world.tenant.inbound_connectors.append(
         connector(sender_ip_addresses=[ipaddress.ip_network("203.0.113.10/32")], require_tls=True)
     )
-    refused = printer().send(lab, to="pat@fabrikam.com")
+    assert printer().send(lab, to="pat@fabrikam.com").accepted
+    lab.world.tenant.inbound_connectors.append(
+        connector(
+            name="Fabrikam", connector_type="Partner", sender_domains=["fabrikam.com"], require_tls=True
+        )
+    )
+    plain = printer(sender="pat@fabrikam.com", source_ip=ipaddress.ip_address("192.0.2.25"))
+    refused = plain.send(lab, to="alex@contoso.com")
     assert refused.reply is not None and str(refused.reply) == (
         "454 4.7.0 Failed to establish appropriate TLS channel: Access Denied"
     )
-    assert printer(tls="starttls").send(lab, to="pat@fabrikam.com").accepted
+    plain.tls = "starttls"
+    assert plain.send(lab, to="alex@contoso.com").accepted
 
 
 def test_partner_connector_restricted_to_its_ip(lab: Lab) -> None:

@@ -189,7 +189,7 @@ _ENTRIES: tuple[_Entry, ...] = (
        "this connection does not have.",
        "Send from an address the connector lists: Set-InboundConnector -Identity <connector> "
        "-SenderIPAddresses @{Add='<office IP>'} (or -RestrictDomainsToIPAddresses $false)."),
-    _e(454, "4.7.0", "", "RCPT TO", "connector.require-tls",
+    _e(454, "4.7.0", "", "RCPT TO", "connector.partner-require-tls",
        "The connector that recognised this device requires TLS, and the device did not use STARTTLS.",
        "Turn on STARTTLS (TLS 1.2) in the device, or Set-InboundConnector -Identity <connector> "
        "-RequireTls $false"),

@@ -47,12 +47,17 @@ def domain_of(address: str) -> str:
 
 
 def certificate_matches(pattern: str, names: tuple[str, ...]) -> bool:
-    """TlsSenderCertificateName against the certificate's CN/SAN; *.contoso.com covers one label."""
+    """TlsSenderCertificateName against the certificate's CN/SAN.
+
+    New-InboundConnector: wildcards indicate a domain and all its subdomains, so *.contoso.com covers
+    contoso.com, relay.contoso.com and copier.branch.contoso.com.
+    """
     pattern = pattern.lower()
+    base = pattern.removeprefix("*.")
     for name in names:
         if name == pattern:
             return True
-        if pattern.startswith("*.") and name.endswith(pattern[1:]) and "." not in name[: -len(pattern) + 1]:
+        if pattern.startswith("*.") and (name == base or name.endswith("." + base)):
             return True
     return False
 
@@ -101,9 +106,7 @@ def rcpt_to(tenant: Tenant, facts: InboundFacts) -> RcptDecision:
 
     connector = matching_onpremises_connector(tenant, facts)
     if connector is not None and tenant.is_accepted(sender_domain):
-        if connector.require_tls and not facts.tls_active:
-            why = f"connector {connector.name!r} requires TLS and this session did not use STARTTLS"
-            return RcptDecision(Decision(R.TLS_REQUIRED, "connector.require-tls", why))
+        # RequireTls applies only to Partner connectors (EOP sheet; New-InboundConnector): not checked here.
         if internal and tenant.find_mailbox(facts.rcpt) is None:
             return RcptDecision(_not_found(facts.rcpt))
         why = f"connector {connector.name!r} recognised this device; relaying to any recipient is allowed"
