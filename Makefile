@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint unit venv clean
+.PHONY: lab test lint unit notebooks venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 venv: $(STAMP)
 
 lab: venv
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/00-start-here.ipynb
 
 lint: venv
 	$(BIN)/ruff check src tests $(wildcard bench)
@@ -26,7 +26,11 @@ lint: venv
 unit: venv
 	$(BIN)/python -m pytest
 
-test: lint unit
+# Every notebook top to bottom on a fresh kernel, exercises run with their solutions.
+notebooks: venv
+	MAILFLOW_LAB_SOLUTIONS=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
+
+test: lint unit notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist
