@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--submission-port", type=_port, default=0, help="port for smtp.office365.com:587")
     serve.add_argument("--mx-port", type=_port, default=0, help="port for the tenant MX (port 25)")
     serve.add_argument("--dns-port", type=_port, default=0, help="port for the lab DNS (UDP and TCP)")
+    serve.add_argument(
+        "--advertise-xclient",
+        action="store_true",
+        help="list XCLIENT in EHLO for loopback clients (swaks needs it); off, EHLO stays Microsoft's",
+    )
     serve.set_defaults(run=_serve)
 
     trace = commands.add_parser("trace", help="print a lab's message trace (Get-MessageTrace)")
@@ -97,7 +102,13 @@ def _serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with Lab.start(args.world, state_dir=state, ports=ports, dns_port=args.dns_port) as lab:
+    with Lab.start(
+        args.world,
+        state_dir=state,
+        ports=ports,
+        dns_port=args.dns_port,
+        advertise_xclient=args.advertise_xclient,
+    ) as lab:
         ca_path = lab.ca.write_ca(state / "lab-ca.pem")
         print(f"mailflow-lab: world {lab.world.name!r}, state in {state}", flush=True)
         for (host, port), (address, bound) in sorted(lab.endpoints().items()):
