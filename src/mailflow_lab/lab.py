@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import shutil
 import ssl
-import tempfile
+import weakref
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +19,7 @@ from .admin.shell import run as run_powershell
 from .clock import LabClock
 from .device import Device, Outcome
 from .labdns.server import DNSServer
+from .leftovers import make_owned_state_dir, remove_orphans
 from .mailstore import MailStore
 from .runtime import LabRuntime
 from .smtp.mx import MXHandler
@@ -34,6 +36,16 @@ from .world.state import load_tenant, tenant_mtime
 
 if TYPE_CHECKING:
     from .scenarios.session import LoadedScenario
+
+# Labs still running, stopped when the interpreter exits (a notebook closed without lab.stop()).
+_RUNNING: weakref.WeakSet[Lab] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_running_labs() -> None:
+    for lab in list(_RUNNING):
+        lab.stop()
+
 
 SUBMISSION_HOSTS = ("smtp.office365.com", "smtp-legacy.office365.com")
 LAB_FILE = "lab.json"
@@ -85,7 +97,9 @@ class Lab:
         off by default, so the EHLO reply stays Microsoft's.
         """
         owns = state_dir is None
-        state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="mailflow-lab-"))
+        if owns:
+            remove_orphans()  # folders of labs whose kernel died without stopping them
+        state = Path(state_dir) if state_dir else make_owned_state_dir()
         runtime = open_state(state, world, write=True)
         runtime.advertise_xclient = advertise_xclient
         loaded, clock = runtime.world, runtime.clock
@@ -125,6 +139,7 @@ class Lab:
             servers.stop()
             raise
         lab = cls(runtime, servers, dns_server, owns)
+        _RUNNING.add(lab)
         lab.state_dir = state
         lab.ca = ca
         return lab
@@ -134,6 +149,7 @@ class Lab:
         if self._stopped:
             return
         self._stopped = True
+        _RUNNING.discard(self)
         self._dns_server.stop()
         self._servers.stop()
         if self._owns_state:

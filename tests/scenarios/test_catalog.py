@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from mailflow_lab.scenarios import load_scenario_file, run_scenario, scenario_paths
+from mailflow_lab.scenarios.loader import scenarios_dir
 
-SHIPPED = scenario_paths()
+SHIPPED = scenario_paths(scenarios_dir())
 
 
 def test_the_catalog_covers_the_course() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,29 @@ _TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _RDTYPES = ("A", "AAAA", "MX", "TXT", "CNAME", "PTR", "NS")
 
 
+# Instructor scenario packs: extra folders, separated like PATH, e.g. a folder shared with a class.
+PACKS_ENV = "MAILFLOW_LAB_SCENARIOS"
+
+
 def scenarios_dir() -> Path:
+    """The scenarios shipped with the kit."""
     return data_dir() / "scenarios"
 
 
+def scenario_dirs() -> list[Path]:
+    """The shipped scenarios, then every folder named in MAILFLOW_LAB_SCENARIOS."""
+    packs = [Path(p) for p in os.environ.get(PACKS_ENV, "").split(os.pathsep) if p.strip()]
+    return [scenarios_dir(), *packs]
+
+
 def scenario_paths(directory: Path | None = None) -> list[Path]:
-    return sorted((directory or scenarios_dir()).glob("*.toml"))
+    """Scenario files of one folder, or of every folder (a pack's file shadows a shipped one by name)."""
+    folders = [directory] if directory else scenario_dirs()
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.toml")):
+            found[path.stem] = path
+    return sorted(found.values(), key=lambda p: p.stem)
 
 
 def find_scenario(name_or_path: str | Path) -> Path:
@@ -27,11 +45,11 @@ def find_scenario(name_or_path: str | Path) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" and candidate.exists():
         return candidate
-    path = scenarios_dir() / f"{name_or_path}.toml"
-    if not path.exists():
-        known = ", ".join(p.stem for p in scenario_paths()) or "none"
+    by_name = {p.stem: p for p in scenario_paths()}
+    if str(name_or_path) not in by_name:
+        known = ", ".join(by_name) or "none"
         raise FileNotFoundError(f"no scenario named {name_or_path!r} (known: {known})")
-    return path
+    return by_name[str(name_or_path)]
 
 
 def load_scenario_file(name_or_path: str | Path) -> Scenario:
