@@ -157,6 +157,11 @@ class Device(model.Device):
             message = built
         # On the wire every line ends in CRLF (RFC 5321 §2.3.8); smtplib sends bytes as they are.
         raw = message.as_bytes(policy=SMTP_POLICY) if isinstance(message, EmailMessage) else _crlf(message)
+        if lab.stopped:
+            result.error = "the lab is stopped (lab.stop() ran): start a new one with Lab.start()"
+            transcript.note(result.error)
+            _fill_outcomes(lab, result, recipients, {}, None)
+            return result
         try:
             host, port = lab.endpoint(self.server, self.port)
         except KeyError:
@@ -236,8 +241,8 @@ class Device(model.Device):
         rcpt_replies: dict[str, Reply],
         result: SendResult,
     ) -> None:
-        result.step = "EHLO"
-        self._ehlo(smtp)
+        # First, hidden from the learner, the lab's XCLIENT: where this device appears from. Then one EHLO,
+        # as the device itself would start.
         source = self.source_ip or lab.world.network.office.public_ip
         smtp.hidden = True
         try:
@@ -247,6 +252,7 @@ class Device(model.Device):
         if code != 220:
             raise _Refused(_reply(code, message))
         transcript.note(f"this device appears as {source}")
+        result.step = "EHLO"
         self._ehlo(smtp)
         if self.tls == "starttls":
             if not smtp.has_extn("starttls"):
