@@ -140,6 +140,7 @@ def get_mailbox(ctx: Context, p: dict[str, Any]) -> list[PSObject]:
             "DisplayName": mailbox.display_name,
             "PrimarySmtpAddress": mailbox.address,
             "RecipientTypeDetails": "SharedMailbox" if mailbox.mailbox_type == "Shared" else "UserMailbox",
+            "SharingPolicy": mailbox.sharing_policy,  # empty: the default sharing policy applies
             "Identity": _alias(mailbox),
         }
         out.append(

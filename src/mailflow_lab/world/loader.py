@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from ..datafile import (
@@ -16,19 +17,30 @@ from ..datafile import (
 from ..labdns.resolver import LabDNS
 from ..labdns.zones import zone_from_file
 from .model import (
+    ANONYMOUS,
+    CALENDAR_ACCESS_LEVELS,
     AcceptedDomain,
+    CalendarItem,
     Device,
     DkimSigningConfig,
     InboundConnector,
     Mailbox,
     Network,
+    OrganizationRelationship,
     OrgSettings,
     OutsideOrganisation,
+    SharingPolicy,
     Site,
     Tenant,
     World,
+    default_sharing_policies,
 )
-from .rules import connector_problem
+from .rules import (
+    FREE_BUSY_ACCESS_LEVELS,
+    MAIL_TIPS_ACCESS_LEVELS,
+    connector_problem,
+    parse_sharing_domain,
+)
 
 DATA_DIR_NAME = "data"
 DEFAULT_WORLD = "contoso"
@@ -100,10 +112,16 @@ def _tenant(t: Table, path: Path) -> Tenant:
     mailboxes = [_mailbox(m) for m in t.tables("mailboxes")]
     connectors = [_connector(c) for c in t.tables("inbound_connectors")]
     dkim = [_dkim(d, path) for d in t.tables("dkim")]
+    # Left out: the Default Sharing Policy every Exchange Online tenant has.
+    policies = [_sharing_policy(p) for p in t.tables("sharing_policies")] if t.has("sharing_policies") else []
+    relationships = [_relationship(r) for r in t.tables("organization_relationships")]
     t.done()
     if not any(d.name == initial_domain for d in domains):
         domains.append(AcceptedDomain(initial_domain))
-    return Tenant(name, initial_domain, domains, settings, mailboxes, connectors, dkim)
+    tenant = Tenant(name, initial_domain, domains, settings, mailboxes, connectors, dkim)
+    tenant.sharing_policies = policies if t.has("sharing_policies") else default_sharing_policies()
+    tenant.organization_relationships = relationships
+    return tenant
 
 
 def _accepted_domain(t: Table) -> AcceptedDomain:
@@ -137,11 +155,90 @@ def _mailbox(t: Table) -> Mailbox:
         # Left out = $null: follow the tenant (Set-CASMailbox ... $null).
         smtp_client_authentication_disabled=t.bool("smtp_client_authentication_disabled", None),
         send_as_trustees=t.parsed_list("send_as_trustees", parse_email, _EMAIL, []),
+        sharing_policy=t.str("sharing_policy", None),
+        calendar=[_calendar_item(c) for c in t.tables("calendar")],
+        calendar_default_access=t.choice(
+            "calendar_default_access", CALENDAR_ACCESS_LEVELS, "AvailabilityOnly"
+        ),  # type: ignore[arg-type]
+        calendar_shared_with=_shared_with(t.table("calendar_shared_with", required=False)),
     )
     if mailbox.mailbox_type == "Shared" and mailbox.password is not None:
         raise t.error("password", "a shared mailbox has no sign-in, so no password")
     t.done()
     return mailbox
+
+
+def _calendar_item(t: Table) -> CalendarItem:
+    item = CalendarItem(
+        subject=t.str("subject"),
+        start=_datetime(t, "start"),
+        end=_datetime(t, "end"),
+        location=t.str("location", ""),
+        body=t.str("body", ""),
+        show_as=t.choice("show_as", ("Free", "Tentative", "Busy", "OutOfOffice"), "Busy"),
+    )
+    if item.end <= item.start:
+        raise t.error("end", f"the appointment ends ({item.end}) before it starts ({item.start})")
+    t.done()
+    return item
+
+
+def _datetime(t: Table, key: str) -> datetime:
+    if isinstance(t.value(key, object), datetime):
+        return t.value(key, datetime)
+    raise t.error(key, "expected a TOML date and time such as 2026-03-02T09:00:00 (no quotes)")
+
+
+def _shared_with(t: Table) -> dict[str, str]:
+    """{"pat@fabrikam.com" = "Reviewer", Anonymous = "AvailabilityOnly"}: who the owner shared with."""
+    shared: dict[str, str] = {}
+    for key in t.keys():  # every key of this table is an address, or Anonymous
+        level = t.choice(key, CALENDAR_ACCESS_LEVELS[1:])
+        if key.lower() == ANONYMOUS.lower():
+            shared[ANONYMOUS] = level
+            continue
+        try:
+            shared[parse_email(key)] = level
+        except ValueError:
+            raise t.error(key, f"expected {_EMAIL} or Anonymous") from None
+    t.done()
+    return shared
+
+
+def _sharing_policy(t: Table) -> SharingPolicy:
+    domains: dict[str, list[str]] = {}
+    for index, text in enumerate(t.str_list("domains")):
+        try:
+            domain, actions = parse_sharing_domain(text)
+        except ValueError as exc:
+            raise t.error(f"domains[{index}]", str(exc)) from None
+        if domain in domains:
+            raise t.error(f"domains[{index}]", f"{domain} is listed twice")
+        domains[domain] = actions
+    policy = SharingPolicy(
+        name=t.str("name"),
+        domains=domains,
+        enabled=t.bool("enabled", True),
+        default=t.bool("default", False),
+    )
+    t.done()
+    return policy
+
+
+def _relationship(t: Table) -> OrganizationRelationship:
+    relationship = OrganizationRelationship(
+        name=t.str("name"),
+        domain_names=t.parsed_list("domain_names", parse_domain, _DOMAIN),
+        enabled=t.bool("enabled", True),
+        free_busy_access_enabled=t.bool("free_busy_access_enabled", False),
+        free_busy_access_level=t.choice("free_busy_access_level", FREE_BUSY_ACCESS_LEVELS, "None"),
+        mail_tips_access_enabled=t.bool("mail_tips_access_enabled", False),
+        mail_tips_access_level=t.choice("mail_tips_access_level", MAIL_TIPS_ACCESS_LEVELS, "None"),
+    )
+    if not relationship.domain_names:
+        raise t.error("domain_names", "name at least one domain of the partner organisation")
+    t.done()
+    return relationship
 
 
 def _connector(t: Table) -> InboundConnector:
@@ -295,8 +392,45 @@ def _check_world(world: World, path: Path) -> None:
                     f"outside[{index}].domains",
                     f"{domain} is an accepted domain of the tenant",
                 )
+    _check_sharing(tenant, path)
     if not any(d.default for d in tenant.accepted_domains):
         tenant.accepted_domains[0].default = True
     for index, zone_file in enumerate(world.zone_files):
         if not zone_file.is_file():
             raise LabDataError(path, f"zones[{index}]", f"zone file {zone_file} does not exist")
+
+
+def _check_sharing(tenant: Tenant, path: Path) -> None:
+    """Sharing policies and organisation relationships: unique names, names that exist."""
+    names: dict[str, int] = {}
+    for index, policy in enumerate(tenant.sharing_policies):
+        if policy.name.lower() in names:
+            where = f"tenant.sharing_policies[{index}].name"
+            raise LabDataError(path, where, f"duplicate sharing policy {policy.name!r}")
+        names[policy.name.lower()] = index
+    defaults = [i for i, p in enumerate(tenant.sharing_policies) if p.default]
+    if len(defaults) > 1:
+        where = f"tenant.sharing_policies[{defaults[1]}].default"
+        raise LabDataError(path, where, f"only one default sharing policy (first at [{defaults[0]}])")
+    for index, mailbox in enumerate(tenant.mailboxes):
+        if mailbox.sharing_policy is not None and mailbox.sharing_policy.lower() not in names:
+            known = ", ".join(p.name for p in tenant.sharing_policies) or "none"
+            where = f"tenant.mailboxes[{index}].sharing_policy"
+            raise LabDataError(path, where, f"no sharing policy {mailbox.sharing_policy!r} (known: {known})")
+        for address in mailbox.calendar_shared_with:
+            if tenant.is_accepted(address.rpartition("@")[2]):
+                where = f"tenant.mailboxes[{index}].calendar_shared_with.{address}"
+                raise LabDataError(path, where, "sharing policies govern people outside the organisation")
+    seen: dict[str, int] = {}
+    for index, relationship in enumerate(tenant.organization_relationships):
+        where = f"tenant.organization_relationships[{index}]"
+        if relationship.name.lower() in seen:
+            raise LabDataError(
+                path, f"{where}.name", f"duplicate organization relationship {relationship.name!r}"
+            )
+        seen[relationship.name.lower()] = index
+        for domain in relationship.domain_names:
+            if tenant.is_accepted(domain):
+                raise LabDataError(
+                    path, f"{where}.domain_names", f"{domain} is an accepted domain of the tenant"
+                )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,23 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 ConnectorType = Literal["OnPremises", "Partner"]
 MailboxType = Literal["User", "Shared"]
 TlsMode = Literal["none", "starttls", "implicit"]
+# How much of a calendar someone outside sees, least to most (sheet "Sharing and organisation relationships").
+CalendarAccess = Literal["None", "AvailabilityOnly", "LimitedDetails", "Reviewer"]
+CALENDAR_ACCESS_LEVELS: tuple[str, ...] = ("None", "AvailabilityOnly", "LimitedDetails", "Reviewer")
+ANONYMOUS = "Anonymous"  # a sharing policy's "domain" for anyone with the published link
+DEFAULT_SHARING_POLICY = "Default Sharing Policy"
+
+
+@dataclass
+class CalendarItem:
+    """One appointment in a mailbox's calendar: what each level of access reveals of it."""
+
+    subject: str
+    start: datetime
+    end: datetime
+    location: str = ""
+    body: str = ""
+    show_as: str = "Busy"  # Free, Tentative, Busy, OutOfOffice (what a free/busy block shows)
 
 
 @dataclass
@@ -34,6 +52,15 @@ class Mailbox:
     mailbox_type: MailboxType = "User"
     smtp_client_authentication_disabled: bool | None = None
     send_as_trustees: list[str] = field(default_factory=list)
+    # Set-Mailbox -SharingPolicy; None: the tenant's default sharing policy applies.
+    sharing_policy: str | None = None
+    calendar: list[CalendarItem] = field(default_factory=list)
+    # The calendar folder's permission for "Default" (everyone, incl. federated free/busy lookups):
+    # Exchange Online creates calendars with AvailabilityOnly.
+    calendar_default_access: CalendarAccess = "AvailabilityOnly"
+    # Who the owner shared the calendar with, and at which level: an address outside the organisation
+    # (a sharing invitation) or "Anonymous" (a published calendar link).
+    calendar_shared_with: dict[str, CalendarAccess] = field(default_factory=dict)
 
     @property
     def can_sign_in(self) -> bool:
@@ -86,6 +113,44 @@ class DkimSigningConfig:
 
 
 @dataclass
+class SharingPolicy:
+    """A sharing policy (New-SharingPolicy): per domain, what users may share with people there.
+
+    `domains` maps a domain, `*` (every federated organisation) or `Anonymous` to its actions, e.g.
+    {"fabrikam.com": ["CalendarSharingFreeBusyDetail", "ContactsSharing"]}.
+    """
+
+    name: str
+    domains: dict[str, list[str]] = field(default_factory=dict)
+    enabled: bool = True
+    default: bool = False
+
+
+def default_sharing_policies() -> list[SharingPolicy]:
+    """Every Exchange Online tenant's Default Sharing Policy, as observed (sheet: [observed])."""
+    return [
+        SharingPolicy(
+            DEFAULT_SHARING_POLICY,
+            {ANONYMOUS: ["CalendarSharingFreeBusyReviewer"], "*": ["CalendarSharingFreeBusySimple"]},
+            default=True,
+        )
+    ]
+
+
+@dataclass
+class OrganizationRelationship:
+    """An organisation relationship (New-OrganizationRelationship): what a partner organisation sees."""
+
+    name: str
+    domain_names: list[str]
+    enabled: bool = True
+    free_busy_access_enabled: bool = False  # New-OrganizationRelationship's default
+    free_busy_access_level: str = "None"  # None, AvailabilityOnly, LimitedDetails
+    mail_tips_access_enabled: bool = False
+    mail_tips_access_level: str = "None"  # All, Limited, None
+
+
+@dataclass
 class Tenant:
     """The learner's Microsoft 365 organisation."""
 
@@ -96,6 +161,8 @@ class Tenant:
     mailboxes: list[Mailbox]
     inbound_connectors: list[InboundConnector] = field(default_factory=list)
     dkim: list[DkimSigningConfig] = field(default_factory=list)
+    sharing_policies: list[SharingPolicy] = field(default_factory=default_sharing_policies)
+    organization_relationships: list[OrganizationRelationship] = field(default_factory=list)
 
     def is_accepted(self, domain: str) -> bool:
         domain = domain.lower().rstrip(".")
@@ -108,6 +175,15 @@ class Tenant:
     def dkim_for(self, domain: str) -> DkimSigningConfig | None:
         domain = domain.lower()
         return next((d for d in self.dkim if d.domain == domain), None)
+
+    def sharing_policy(self, name: str) -> SharingPolicy | None:
+        return next((p for p in self.sharing_policies if p.name.lower() == name.lower()), None)
+
+    def sharing_policy_of(self, mailbox: Mailbox) -> SharingPolicy | None:
+        """The policy that applies to a mailbox: its own, or the tenant's default."""
+        if mailbox.sharing_policy is not None:
+            return self.sharing_policy(mailbox.sharing_policy)
+        return next((p for p in self.sharing_policies if p.default), None)
 
 
 @dataclass

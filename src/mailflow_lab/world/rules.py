@@ -33,3 +33,53 @@ def connector_problem(tenant: Tenant, connector: InboundConnector) -> tuple[str,
                 f"{cert} is not in an accepted domain of the tenant ({domains})",
             )
     return None
+
+
+# Sheet "Sharing and organisation relationships": the actions a sharing policy's domain entry takes.
+SHARING_ACTIONS = (
+    "CalendarSharingFreeBusySimple",  # free/busy times
+    "CalendarSharingFreeBusyDetail",  # plus subject and location
+    "CalendarSharingFreeBusyReviewer",  # plus body
+    "ContactsSharing",
+)
+FREE_BUSY_ACCESS_LEVELS = ("None", "AvailabilityOnly", "LimitedDetails")  # New-OrganizationRelationship
+MAIL_TIPS_ACCESS_LEVELS = ("All", "Limited", "None")
+
+
+def parse_sharing_domain(text: str) -> tuple[str, list[str]]:
+    """'<domain>: <action>[, <action>]' -> (domain, actions); ValueError saying what is wrong."""
+    domain, colon, rest = text.partition(":")
+    domain = domain.strip()
+    if not colon or not domain:
+        raise ValueError(
+            "expected '<domain>: <action>' such as 'fabrikam.com: CalendarSharingFreeBusyDetail', "
+            f"got {text!r}"
+        )
+    if domain.lower() == "anonymous":
+        domain = "Anonymous"
+    elif domain != "*":
+        labels = domain.lower().rstrip(".").split(".")
+        if len(labels) < 2 or not all(
+            label and all(c.isalnum() or c == "-" for c in label) for label in labels
+        ):
+            raise ValueError(f"expected *, Anonymous or a domain name such as fabrikam.com, got {domain!r}")
+        domain = ".".join(labels)
+    actions: list[str] = []
+    for word in (w.strip() for w in rest.split(",")):
+        action = next((a for a in SHARING_ACTIONS if a.lower() == word.lower()), None)
+        if action is None:
+            raise ValueError(f"unknown sharing action {word!r} (expected {', '.join(SHARING_ACTIONS)})")
+        if action not in actions:
+            actions.append(action)
+    calendar = [a for a in actions if a.startswith("CalendarSharing")]
+    if len(calendar) > 1:  # lab rule: one calendar level per domain, the most that may be shared
+        raise ValueError(f"{domain}: choose one calendar sharing action, not {', '.join(calendar)}")
+    if domain == "Anonymous" and "ContactsSharing" in actions:
+        # Anonymous sharing is a published calendar link: there is nothing of contacts to publish.
+        raise ValueError("Anonymous: only calendar sharing actions apply to anonymous people")
+    return domain, actions
+
+
+def sharing_domain_text(domain: str, actions: list[str]) -> str:
+    """(domain, actions) -> 'domain:action,action', as Get-SharingPolicy shows an entry."""
+    return f"{domain}:{','.join(actions)}"

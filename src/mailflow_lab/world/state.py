@@ -6,10 +6,22 @@ import ipaddress
 import json
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .model import AcceptedDomain, DkimSigningConfig, InboundConnector, Mailbox, OrgSettings, Tenant
+from .model import (
+    AcceptedDomain,
+    CalendarItem,
+    DkimSigningConfig,
+    InboundConnector,
+    Mailbox,
+    OrganizationRelationship,
+    OrgSettings,
+    SharingPolicy,
+    Tenant,
+    default_sharing_policies,
+)
 
 TENANT_FILE = "tenant.json"
 
@@ -21,13 +33,41 @@ def tenant_to_dict(tenant: Tenant) -> dict[str, Any]:
         "accepted_domains": [vars(d).copy() for d in tenant.accepted_domains],
         "settings": vars(tenant.settings).copy(),
         # The world's own credential store: passwords stay in the state folder, never in logs.
-        "mailboxes": [vars(m).copy() for m in tenant.mailboxes],
+        "mailboxes": [_mailbox_to_dict(m) for m in tenant.mailboxes],
         "inbound_connectors": [
             {**vars(c), "sender_ip_addresses": [str(n) for n in c.sender_ip_addresses]}
             for c in tenant.inbound_connectors
         ],
         "dkim": [{**vars(d), "keys": {s: str(p) for s, p in d.keys.items()}} for d in tenant.dkim],
+        "sharing_policies": [
+            {**vars(p), "domains": {d: list(a) for d, a in p.domains.items()}}
+            for p in tenant.sharing_policies
+        ],
+        "organization_relationships": [
+            {**vars(r), "domain_names": list(r.domain_names)} for r in tenant.organization_relationships
+        ],
     }
+
+
+def _mailbox_to_dict(mailbox: Mailbox) -> dict[str, Any]:
+    return {
+        **vars(mailbox),
+        "send_as_trustees": list(mailbox.send_as_trustees),
+        "calendar": [
+            {**vars(i), "start": i.start.isoformat(), "end": i.end.isoformat()} for i in mailbox.calendar
+        ],
+        "calendar_shared_with": dict(mailbox.calendar_shared_with),
+    }
+
+
+def _mailbox_from_dict(data: dict[str, Any]) -> Mailbox:
+    calendar = [
+        CalendarItem(
+            **{**i, "start": datetime.fromisoformat(i["start"]), "end": datetime.fromisoformat(i["end"])}
+        )
+        for i in data.get("calendar", [])
+    ]
+    return Mailbox(**{**data, "calendar": calendar})
 
 
 def tenant_from_dict(data: dict[str, Any]) -> Tenant:
@@ -36,7 +76,7 @@ def tenant_from_dict(data: dict[str, Any]) -> Tenant:
         initial_domain=data["initial_domain"],
         accepted_domains=[AcceptedDomain(**d) for d in data["accepted_domains"]],
         settings=OrgSettings(**data["settings"]),
-        mailboxes=[Mailbox(**m) for m in data["mailboxes"]],
+        mailboxes=[_mailbox_from_dict(m) for m in data["mailboxes"]],
         inbound_connectors=[
             InboundConnector(
                 **{**c, "sender_ip_addresses": [ipaddress.ip_network(n) for n in c["sender_ip_addresses"]]}
@@ -46,6 +86,15 @@ def tenant_from_dict(data: dict[str, Any]) -> Tenant:
         dkim=[
             DkimSigningConfig(**{**d, "keys": {s: Path(p) for s, p in d["keys"].items()}})
             for d in data["dkim"]
+        ],
+        # A state folder saved before sharing existed: the tenant has the Default Sharing Policy only.
+        sharing_policies=(
+            [SharingPolicy(**p) for p in data["sharing_policies"]]
+            if "sharing_policies" in data
+            else default_sharing_policies()
+        ),
+        organization_relationships=[
+            OrganizationRelationship(**r) for r in data.get("organization_relationships", [])
         ],
     )
 
