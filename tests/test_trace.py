@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -139,6 +140,33 @@ def test_update_only_an_event_or_only_a_status(tmp_path: Path) -> None:
     unchanged = trace.update(added.message_trace_id, added.recipient_address)
     assert unchanged == after
     assert len(lines(path)) == 3  # add + two updates; the empty update wrote nothing
+
+
+def test_batched_writes_each_change_at_once_and_syncs_once_at_the_end(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "trace.jsonl"
+    trace = MessageTrace(path)
+    trace.add(record(subject="before"))  # makes the file (and syncs its directory)
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with trace.batched():
+        added = trace.add(record(status="GettingStatus"))
+        with trace.batched():  # nested: the outermost block syncs
+            trace.update(added.message_trace_id, added.recipient_address, event=event("SPAM", 1, "SCL 5"))
+        trace.update(added.message_trace_id, added.recipient_address, status="FilteredAsSpam")
+        assert len(lines(path)) == 4  # written at once, in order
+        assert synced == []
+    assert synced == [path.stat().st_ino]
+    trace.update(added.message_trace_id, added.recipient_address, event=event("DELIVER", 2))
+    assert len(synced) == 2  # outside a block: one sync per change again
+    assert MessageTrace.load(path).get(added.message_trace_id, "alex@contoso.com") == trace.get(
+        added.message_trace_id, "alex@contoso.com"
+    )
 
 
 def test_bad_updates_are_refused_and_write_nothing(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ def load_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LabDataError(path, "", f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise LabDataError(path, "", f"is not UTF-8 text (byte {exc.start} cannot be read)") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -21,6 +21,7 @@ from .device import Device, Outcome
 from .labdns.server import DNSServer
 from .leftovers import make_owned_state_dir, remove_orphans
 from .mailstore import MailStore
+from .policy.session import SessionLimits
 from .runtime import LabRuntime
 from .smtp.mx import MXHandler
 from .smtp.outside import OutsideHandler
@@ -89,12 +90,14 @@ class Lab:
         host: str = "127.0.0.1",
         tls_cache: Path | None = None,
         advertise_xclient: bool = False,
+        limits: SessionLimits | None = None,
     ) -> Lab:
         """Load a world and serve it: every port is chosen free unless `ports` maps (host, port) to one.
 
         A state folder used before keeps its mailboxes, trace and tenant settings (cmdlet changes).
         `advertise_xclient` lists XCLIENT in EHLO for loopback clients that insist on seeing it (swaks);
-        off by default, so the EHLO reply stays Microsoft's.
+        off by default, so the EHLO reply stays Microsoft's. `limits` sets the session limits of every
+        endpoint (idle timeout, connections per address...); `host` other than loopback warns.
         """
         owns = state_dir is None
         if owns:
@@ -108,7 +111,7 @@ class Lab:
         mx_names = [_mx_host(loaded), "*.mail.protection.outlook.com"]
         mx_tls = ca.server_context(mx_names, request_client_cert=True)
         transport = Transport(runtime)
-        servers = ServerThread()
+        servers = ServerThread(limits=limits)
         servers.start()
         wanted = ports or {}
         try:
@@ -178,6 +181,10 @@ class Lab:
     @property
     def clock(self) -> LabClock:
         return self.runtime.clock
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     @property
     def mx_host(self) -> str:

@@ -47,14 +47,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _header_value(value: str) -> bytes:
     """A header value on one line: CR/LF would let a value inject headers of its own."""
     return " ".join(value.split()).encode("utf-8")
@@ -142,11 +134,12 @@ class MailStore:
                 except mailbox.ExternalClashError:
                     if attempt == _ADD_ATTEMPTS - 1:
                         raise
-            # The stdlib syncs the file before linking; sync it again where it now lives, then the
-            # directory entry itself, so the message survives a crash once we return (and SMTP says 250).
-            _fsync_file(path / "new" / key)
-            _fsync_dir(path / "new")
             self._sequence[(path, key)] = next(self._counter)
+        # The stdlib syncs the file (its data and inode) before linking it into new/; syncing new/
+        # makes that link durable, so the message survives a crash once we return (and SMTP says 250).
+        # The linked name is the same inode: syncing the file again would only cost time. Outside the
+        # lock, so deliveries running at once share the file system's journal commits.
+        _fsync_dir(path / "new")
         return key
 
     def deliver(self, address: str, folder: str, message: bytes) -> str:

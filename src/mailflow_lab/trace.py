@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +137,8 @@ def _key(message_trace_id: str, recipient: str) -> tuple[str, str]:
 
 
 class MessageTrace:
-    """The lab's message trace: kept in memory, every change appended to ``path`` as one fsync'd JSON line.
+    """The lab's message trace: kept in memory, every change appended to ``path`` as one fsync'd JSON line
+    (within :meth:`batched`, a thread's lines are fsync'd together at the end of the block).
 
     Constructing it on an existing file replays that file and carries on appending; a partial last line
     left by a crash is dropped first. Thread-safe; readers get copies.
@@ -152,6 +154,7 @@ class MessageTrace:
     def _setup(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._batch = threading.local()  # depth of batched() blocks in this thread, and a sync owed
         self._records: dict[tuple[str, str], TraceRecord] = {}
         self._order: dict[tuple[str, str], int] = {}
 
@@ -226,7 +229,10 @@ class MessageTrace:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)  # one write, so a reader sees the whole line or no newline at all
-            os.fsync(fd)
+            if getattr(self._batch, "depth", 0):
+                self._batch.owed = True  # batched(): synced once, when the outermost block ends
+            else:
+                os.fsync(fd)
         finally:
             os.close(fd)
         if new_file:
@@ -236,7 +242,32 @@ class MessageTrace:
             finally:
                 os.close(dir_fd)
 
+    def _sync(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     # -- the API -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Sync this thread's changes once, when the block ends, instead of once per change.
+
+        Each change is still written at once and in order, so readers and a replay see the same
+        sequence; only the fsync waits. For the several changes one message makes (received, filed,
+        delivered) before SMTP acknowledges it: use it where nothing is acknowledged inside the block.
+        """
+        depth = getattr(self._batch, "depth", 0)
+        self._batch.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._batch.depth = depth
+            if depth == 0 and getattr(self._batch, "owed", False):
+                self._batch.owed = False
+                self._sync()
 
     def add(self, record: TraceRecord) -> TraceRecord:
         """Record a message to one recipient; ValueError if that (trace id, recipient) exists already."""

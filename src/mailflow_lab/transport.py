@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
 from .policy import replies as R
+from .policy import session as session_policy
 from .policy.antispam import Verdict
 from .relay import dkim_sign_outbound, relay_out
 from .runtime import Deferred, LabRuntime
@@ -31,7 +33,23 @@ class Incoming:
 
 def headers_of(content: bytes) -> tuple[str, str, str]:
     """(Subject, From address, Message-ID) read from the header block."""
-    parsed = BytesHeaderParser(policy=default_policy).parsebytes(content)
+    return _parse_headers(header_block(content))
+
+
+def header_block(content: bytes) -> bytes:
+    """The header lines and the blank line that ends them (all of `content` when there is none)."""
+    crlf = content.find(b"\r\n\r\n")
+    lf = content.find(b"\n\n", 0, crlf if crlf >= 0 else len(content))
+    if lf >= 0:
+        return content[: lf + 2]
+    return content[: crlf + 4] if crlf >= 0 else content
+
+
+# A message's headers are read at DATA, for its Received line and for each trace record: parsing them
+# with the email package's default policy takes about a millisecond, so the answer is kept per block.
+@functools.lru_cache(maxsize=32)
+def _parse_headers(head: bytes) -> tuple[str, str, str]:
+    parsed = BytesHeaderParser(policy=default_policy).parsebytes(head)
     from_header = str(parsed.get("From", "") or "")
     from_address = email.utils.parseaddr(from_header)[1].lower()
     return str(parsed.get("Subject", "") or ""), from_address, str(parsed.get("Message-ID", "") or "").strip()
@@ -127,6 +145,10 @@ class Transport:
     # -- SMTP AUTH submission ------------------------------------------------------------------
     def submit(self, incoming: Incoming, login: str, delay_minutes: int = 0) -> str:
         """An authenticated message: Sent Items copy, then each recipient delivered, relayed or deferred."""
+        with self.runtime.trace.batched():  # its trace lines synced once, before the endpoint says 250
+            return self._submit(incoming, login, delay_minutes)
+
+    def _submit(self, incoming: Incoming, login: str, delay_minutes: int) -> str:
         runtime = self.runtime
         now = runtime.clock.now()
         content, message_id = prepare(
@@ -202,6 +224,14 @@ class Transport:
         self._event(trace_id, recipient, "DELIVER", detail, rule, status)
 
     def _relay(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
+        refused = session_policy.relay_refusal(content)
+        if refused is not None:
+            # Bare line feeds: the outside servers take DATA only, so the hand-off fails (550 5.6.11).
+            for recipient in recipients:
+                detail = f"Microsoft 365 could not relay the message: {refused.reply}"
+                self._event(trace_id, recipient, "FAIL", detail, refused.rule, "Failed")
+                self._bounce(mail_from, recipient, refused.reply, content)
+            return
         _, from_address, _ = headers_of(content)
         from_domain = (from_address or mail_from).rpartition("@")[2]
         # Exchange removes its organisation headers at the boundary, then signs what leaves.
@@ -253,6 +283,12 @@ class Transport:
         self, incoming: Incoming, verdict: Verdict, stamp: list[tuple[str, str]], connector: str | None
     ) -> str:
         """Anonymous mail accepted at the MX (connector relay, direct send, inbound), filed by the verdict."""
+        with self.runtime.trace.batched():  # its trace lines synced once, before the endpoint says 250
+            return self._inbound(incoming, verdict, stamp, connector)
+
+    def _inbound(
+        self, incoming: Incoming, verdict: Verdict, stamp: list[tuple[str, str]], connector: str | None
+    ) -> str:
         runtime = self.runtime
         now = runtime.clock.now()
         content, message_id = prepare(incoming.content, incoming, now, stamp)

@@ -9,6 +9,7 @@ from typing import Literal
 from ..world.model import InboundConnector, Tenant
 from . import replies as R
 from .decision import Decision
+from .submission import RECIPIENTS_PER_MESSAGE
 
 Route = Literal["connector", "direct-send", "inbound"]
 
@@ -22,6 +23,7 @@ class InboundFacts:
     tls_active: bool
     mail_from: str
     rcpt: str
+    recipients_so_far: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,11 @@ def partner_connector_for(tenant: Tenant, sender_domain: str) -> InboundConnecto
 
 def rcpt_to(tenant: Tenant, facts: InboundFacts) -> RcptDecision:
     """Decide a recipient at the MX: relay by connector, direct send, or plain inbound mail."""
+    if facts.recipients_so_far >= RECIPIENTS_PER_MESSAGE:
+        # Lab choice: Exchange Online documents its recipient limit for senders (500 by default); the MX
+        # applies the same number to one anonymous message, with Exchange's reply.
+        why = f"at most {RECIPIENTS_PER_MESSAGE} recipients per message"
+        return RcptDecision(Decision(R.TOO_MANY_RECIPIENTS, "mx.limit.recipients-per-message", why))
     sender_domain = domain_of(facts.mail_from) if facts.mail_from else ""
     rcpt_domain = domain_of(facts.rcpt)
     internal = tenant.is_accepted(rcpt_domain)

@@ -237,6 +237,44 @@ def unrecognized_command(command: str) -> Reply:
     return _r(500, "5.3.3", "Unrecognized command")
 
 
+# Exchange's own wording for these (its transport's SmtpResponse table, as seen in Exchange Server; Exchange
+# Online documents none of them): aiosmtpd's replies to the same situations are rewritten to them.
+UNRECOGNIZED_PARAMETER = _r(501, "5.5.4", "Unrecognized parameter")
+UNSUPPORTED_BODY_TYPE = _r(501, "5.5.4", "Unsupported BODY type")
+INVALID_ADDRESS = _r(501, "5.1.3", "Invalid address")
+INVALID_SENDER_ADDRESS = _r(501, "5.1.7", "Invalid address")
+COMMAND_NOT_IMPLEMENTED = _r(502, "5.3.3", "Command not implemented")
+CANNOT_VRFY = _r(252, "2.1.5", "Cannot VRFY user")
+HELP_HEADER = "This server supports the following commands:"
+HELP = _r(214, None, "HELO EHLO STARTTLS RCPT DATA RSET MAIL QUIT HELP AUTH BDAT")
+
+# -- session limits (Exchange receive connector limits and their replies; see policy/session.py) ---------
+IDLE_TIMEOUT = _r(451, "4.7.0", "Timeout waiting for client input")
+TOO_MANY_ERRORS = _r(421, "4.7.0", "Too many errors on this connection, closing transmission channel")
+TOO_MANY_CONNECTIONS_FROM_ADDRESS = _r(
+    421,
+    "4.3.2",
+    "The maximum number of concurrent connections has exceeded a limit, closing transmission channel",
+)
+TOO_MANY_CONNECTIONS = _r(
+    421,
+    "4.3.2",
+    "The maximum number of concurrent server connections has exceeded a limit, closing transmission channel",
+)
+# Lab choice: Microsoft documents no command limit; the text follows Exchange's "Connection dropped due to".
+TOO_MANY_COMMANDS = _r(421, "4.4.2", "Connection dropped due to too many commands")
+# RFC 3207 §4 wording, for a server that offers no STARTTLS (Fabrikam's).
+TLS_NOT_AVAILABLE = _r(454, "4.7.0", "TLS not available due to temporary reason")
+
+# Microsoft 365 relaying a message with bare line feeds over DATA (KB 2998901; NDR 550 5.6.11).
+BARE_LINEFEEDS_ILLEGAL = _r(
+    550,
+    "5.6.11",
+    "SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds, which cannot be sent via DATA "
+    "and receiving system does not support BDAT",
+)
+
+
 # -- Fabrikam's own mail server (not Microsoft: Postfix-style wording, the lab's choice) -------------
 FABRIKAM_OK_RCPT = _r(250, "2.1.5", "Ok")
 FABRIKAM_OK_SENDER = _r(250, "2.1.0", "Ok")

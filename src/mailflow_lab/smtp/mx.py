@@ -15,7 +15,7 @@ from ..policy import inbound as policy
 from ..policy import replies as R
 from ..runtime import LabRuntime
 from ..transport import Incoming, Transport, headers_of
-from .protocol import EndpointHandler, LabSMTP
+from .protocol import EndpointHandler, LabSMTP, reverse_path
 
 
 class MXHandler(EndpointHandler):
@@ -54,8 +54,9 @@ class MXHandler(EndpointHandler):
             client_ip=server.facts.client_ip,
             cert_names=server.facts.cert_names,
             tls_active=server.facts.tls_active,
-            mail_from=envelope.mail_from or "",
+            mail_from=reverse_path(envelope),
             rcpt=address,
+            recipients_so_far=len(envelope.rcpt_tos),
         )
         outcome = policy.rcpt_to(self.runtime.world.tenant, facts)
         if outcome.decision.accepted:
@@ -68,7 +69,7 @@ class MXHandler(EndpointHandler):
         routes = self._routes(envelope)
         connector = next((c for _, c in routes.values() if c), None)
         incoming = Incoming(
-            mail_from=envelope.mail_from or "",
+            mail_from=reverse_path(envelope),
             recipients=list(envelope.rcpt_tos),
             content=content,
             client_ip=server.facts.client_ip,

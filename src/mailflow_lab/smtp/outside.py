@@ -15,13 +15,16 @@ from ..policy import replies as R
 from ..runtime import LabRuntime
 from ..transport import headers_of
 from ..world.model import OutsideOrganisation
-from .protocol import EndpointHandler, LabSMTP
+from .protocol import EndpointHandler, LabSMTP, reverse_path
 
-EXTENSIONS = ("PIPELINING", "SIZE 52428800", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8")
+MAX_MESSAGE_SIZE = 52428800  # what it advertises, and enforces (aiosmtpd answers 552 past it)
+EXTENSIONS = ("PIPELINING", f"SIZE {MAX_MESSAGE_SIZE}", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8")
 
 
 class OutsideHandler(EndpointHandler):
     """Handler for one outside organisation's receiving server (Postfix-like wording, the lab's choice)."""
+
+    data_size_limit = MAX_MESSAGE_SIZE
 
     def __init__(self, runtime: LabRuntime, org: OutsideOrganisation) -> None:
         super().__init__(runtime)
@@ -57,7 +60,7 @@ class OutsideHandler(EndpointHandler):
         return await asyncio.to_thread(
             self._accept,
             envelope.original_content or b"",
-            envelope.mail_from or "",
+            reverse_path(envelope),
             list(envelope.rcpt_tos),
             server.facts.client_ip,
             server.facts.helo or "unknown",

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto as sslproto
 import collections
+import functools
 import ipaddress
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 
 from ..policy import replies as R
-
-# aiosmtpd's own wording for the situations it handles itself, replaced by Exchange-style replies.
-_REWRITES: dict[str, R.Reply] = {
-    "221 Bye": R.QUIT,
-    "220 Ready to start TLS": R.STARTTLS_READY,
-    "354 End data with <CR><LF>.<CR><LF>": R.START_MAIL_INPUT,
-    "250 OK": R.NOOP,
-    "500 Command line too long": R.LINE_TOO_LONG,
-    "552 Error: Too much mail data": R.MESSAGE_TOO_BIG,
-    "552 Error: message size exceeds fixed maximum message size": R.MESSAGE_TOO_BIG,
-    "503 Error: need MAIL command": R.BAD_SEQUENCE_MAIL,
-    "503 Error: need RCPT command": R.BAD_SEQUENCE_MAIL,
-    "503 Error: nested MAIL command": R.BAD_SEQUENCE_MAIL,
-    "503 Error: send HELO first": R.BAD_SEQUENCE_MAIL,
-}
-_DSN_MAIL_PARAMS = ("RET=", "ENVID=")
-_DSN_RCPT_PARAMS = ("NOTIFY=", "ORCPT=")
+from ..policy import session as limits_policy
+from ..policy.session import SessionLimits
+from . import translate
+from .connections import ConnectionTable
 
 
 @dataclass
@@ -76,9 +66,18 @@ class EndpointHandler:
         return None
 
     async def handle_exception(self, error: Exception) -> str:
-        """Never a traceback: note the error (no secrets, no stack) and answer a temporary failure."""
-        self.runtime.errors.append(f"{type(error).__name__}: {error}")
+        """Never a traceback: note the error (no secrets, no stack) and answer a temporary failure.
+
+        Two are not errors of the lab and are not noted: a client whose TLS handshake fails after STARTTLS
+        (the connection is closed; nothing can be said in clear any more) and a client that went away.
+        """
+        if not isinstance(error, TLSSetupException | ConnectionError):
+            self.runtime.errors.append(f"{type(error).__name__}: {error}")
         return str(R.TEMPORARY_SERVER_ERROR)
+
+
+class _ChallengeLineTooLong(Exception):
+    """The answer to an AUTH challenge was longer than any line the lab reads."""
 
 
 class LabSMTP(SMTP):
@@ -87,7 +86,18 @@ class LabSMTP(SMTP):
     # RFC 4954 §4: an AUTH command line (an XOAUTH2 token) may be up to 12,288 octets.
     line_length_limit = 12288 + 2
 
-    def __init__(self, handler: Any, *, fqdn: str, banner: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        fqdn: str,
+        banner: str,
+        limits: SessionLimits | None = None,
+        connections: ConnectionTable | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.limits = limits or SessionLimits()
+        kwargs.setdefault("timeout", self.limits.idle_timeout_s)
         super().__init__(handler, hostname=fqdn, ident=banner, enable_SMTPUTF8=True, **kwargs)
         # aiosmtpd keeps these limits in a dict shared by every instance: give this one its own.
         self.command_size_limits = collections.defaultdict(
@@ -96,6 +106,16 @@ class LabSMTP(SMTP):
         self.__ident__ = banner
         self.facts = ConnectionFacts(peer_ip="", client_ip="")
         self._refusal: R.Reply | None = None
+        self._connections = connections or ConnectionTable(self.limits)
+        self._counted_as: str | None = None  # the address this session counts against in the table
+        self._refused_at_connect: R.Reply | None = None
+        self._hanging_up = False  # a closing reply went out: nothing more is written
+        self._commands = 0
+        self._protocol_errors = 0
+        self._command: str | None = None  # the command being answered (for aiosmtpd's address wording)
+        self._handshaking = False  # in a STARTTLS handshake: no plaintext reply may go out
+        # Every command counts against SessionLimits.max_commands (unknown ones count as protocol errors).
+        self._smtp_methods = {name: self._counted(method) for name, method in self._smtp_methods.items()}
 
     # -- connection --------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -106,6 +126,11 @@ class LabSMTP(SMTP):
             peer = transport.get_extra_info("peername") or ("", 0)
             self.facts.peer_ip = str(peer[0])
             self.facts.client_ip = self.event_handler.default_client_ip()
+            refusal = self._connections.admit(self.facts.client_ip)
+            if refusal is None:
+                self._counted_as = self.facts.client_ip
+            else:
+                self._refused_at_connect = refusal.reply
             return
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
@@ -117,18 +142,84 @@ class LabSMTP(SMTP):
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
+            if self._counted_as is not None:
+                self._connections.release(self._counted_as)
+                self._counted_as = None
             self.event_handler.closed(self)
         finally:
             super().connection_lost(error)
 
+    async def _handle_client(self) -> None:
+        if self._refused_at_connect is not None:
+            # MaxInboundConnection(PerSource): the refusal instead of the banner, then hang up.
+            await self.refuse_and_close(self._refused_at_connect)
+            return
+        await super()._handle_client()
+
+    def data_received(self, data: bytes) -> None:
+        if self._hanging_up:
+            return  # the lab has hung up: what the client still sends is dropped unread
+        # ConnectionInactivityTimeout counts silence: any byte (a slow DATA upload too) restarts it.
+        if self.transport is not None:
+            self._reset_timeout()
+        super().data_received(data)
+
+    def _timeout_cb(self) -> None:
+        """Idle too long: Exchange's 451 4.7.0, then hang up (aiosmtpd would just close)."""
+        if self.transport is None:
+            return
+        if not self._hanging_up and not self._handshaking:
+            self._writer.write(translate.wire(limits_policy.idle_timeout(self.limits).reply))
+        self._hang_up()
+
+    def _hang_up(self) -> None:
+        """Close, and stop reading now: what the client already sent is not processed any more.
+
+        aiosmtpd's loop would go on with input already buffered until the connection is reported lost;
+        and a reader paused on a full buffer asks the transport to resume reading, which a TLS transport
+        closed twice (aiosmtpd closes it again after some of its own replies) cannot do. So the buffer is
+        emptied and unpaused: the loop's next read waits, and the cancellation ends it there.
+        """
+        self._hanging_up = True
+        reader = self._reader
+        if reader is not None:
+            reader._buffer.clear()  # type: ignore[attr-defined]  # as aiosmtpd does at STARTTLS
+            reader._paused = False  # type: ignore[attr-defined]
+        if self._handler_coroutine is not None:
+            self._handler_coroutine.cancel()
+        if self.transport is not None:
+            self.transport.close()
+
     async def push(self, status: Any) -> None:
-        if isinstance(status, R.Reply):
-            status = str(status)
-        elif isinstance(status, str) and status in _REWRITES:
-            status = str(_REWRITES[status])
-        elif isinstance(status, str) and status.startswith("500 Error: command"):
-            status = str(R.unrecognized_command(status))
-        await super().push(status)
+        if self._hanging_up or self.transport is None or self.transport.is_closing():
+            # After a closing reply (aiosmtpd's QUIT too), or a client that left, nothing more goes out,
+            # and nothing more the client sent is read.
+            if not self._hanging_up:
+                self._hang_up()
+            return
+        line = translate.reply_line(status, self._command)
+        try:
+            await super().push(line)
+        except ConnectionError:
+            self._hang_up()
+            return
+        if limits_policy.is_protocol_error(line):
+            self._protocol_errors += 1
+            refusal = limits_policy.protocol_errors_refusal(self._protocol_errors)
+            if refusal is not None:
+                await self.refuse_and_close(refusal.reply)
+
+    def _counted(self, method: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+        @functools.wraps(method)
+        async def counted(arg: Any) -> None:
+            self._commands += 1
+            refusal = limits_policy.command_refusal(self._commands, self.limits)
+            if refusal is not None:
+                await self.refuse_and_close(refusal.reply)
+                return
+            await method(arg)
+
+        return counted
 
     def ehlo_reply(self, lines: list[str]) -> list[str]:
         """A multi-line 250 EHLO reply; XCLIENT is listed only when the lab was told to (swaks needs it)."""
@@ -143,9 +234,9 @@ class LabSMTP(SMTP):
             return False
 
     async def refuse_and_close(self, reply: R.Reply) -> None:
+        """A closing reply (421, or a refusal after TLS): nothing is written after it."""
         await self.push(reply)
-        if self.transport is not None:
-            self.transport.close()
+        self._hang_up()
 
     # -- commands ------------------------------------------------------------------------------------
     def _gate(self) -> bool:
@@ -170,17 +261,61 @@ class LabSMTP(SMTP):
         if self.facts.tls_active:
             await self.push(R.Reply(503, "5.5.1", "TLS already active"))
             return
-        await super().smtp_STARTTLS(arg)
+        if arg or not self.tls_context:
+            await super().smtp_STARTTLS(arg)  # its 501 or 454, in Exchange's words (see push)
+            return
+        await self.push(R.STARTTLS_READY)
+        # aiosmtpd's STARTTLS, with one change: plaintext the client sent after STARTTLS (RFC 3207 §4.2
+        # says it must not) is dropped, and a socket paused because that plaintext filled the reader is
+        # resumed. Paused, the TLS handshake would never see the client's bytes, nor its end, and would
+        # hang until asyncio's 60-second handshake timeout.
+        waiter = self.loop.create_future()
+        self._tls_protocol = sslproto.SSLProtocol(self.loop, self, self.tls_context, waiter, server_side=True)
+        raw = self.transport
+        assert raw is not None
+        self._original_transport = raw
+        raw.set_protocol(self._tls_protocol)
+        self.transport = self._tls_protocol._app_transport
+        self._tls_protocol.connection_made(raw)
+        self._reader._buffer.clear()  # type: ignore[attr-defined]
+        self._reader._paused = False  # type: ignore[attr-defined]
+        if not raw.is_reading():  # type: ignore[attr-defined]
+            raw.resume_reading()  # type: ignore[attr-defined]
+        self._handshaking = True
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            raise TLSSetupException() from error
+        finally:
+            self._handshaking = False
 
     async def smtp_MAIL(self, arg: str | None) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
-        await super().smtp_MAIL(_strip_params(arg, _DSN_MAIL_PARAMS, binarymime=True))
+        self._command = "MAIL"
+        try:
+            await super().smtp_MAIL(translate.strip_params(arg, translate.DSN_MAIL_PARAMS, binarymime=True))
+        finally:
+            self._command = None
 
     async def smtp_RCPT(self, arg: str | None) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
-        await super().smtp_RCPT(_strip_params(arg, _DSN_RCPT_PARAMS))
+        self._command = "RCPT"
+        try:
+            await super().smtp_RCPT(translate.strip_params(arg, translate.DSN_RCPT_PARAMS))
+        finally:
+            self._command = None
+
+    async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+        """Addresses no lab rule could route or file are refused before any handler sees them."""
+        if command in ("MAIL", "RCPT") and args:
+            problem = limits_policy.address_problem(str(args[0]), sender=command == "MAIL")
+            if problem is not None:
+                return str(problem.reply)
+        return await super()._call_handler_hook(command, *args)
 
     async def smtp_DATA(self, arg: str) -> None:
         if self._gate():
@@ -196,6 +331,14 @@ class LabSMTP(SMTP):
     async def smtp_NOOP(self, arg: str) -> None:
         await self.push(R.NOOP)
 
+    async def smtp_VRFY(self, arg: str) -> None:
+        """Exchange Online never tells whether an address exists."""
+        await self.push(R.CANNOT_VRFY)
+
+    async def smtp_HELP(self, arg: str) -> None:
+        await self.push(f"214-{R.HELP_HEADER}")
+        await self.push(R.HELP)
+
     async def smtp_AUTH(self, arg: str) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
@@ -204,13 +347,31 @@ class LabSMTP(SMTP):
             return
         mechanism, _, initial = arg.partition(" ")
         self.facts.auth_mechanisms_tried.append(mechanism.upper())
-        status = await self.event_handler.auth(self, mechanism.upper(), initial.strip() or None)
+        try:
+            status = await self.event_handler.auth(self, mechanism.upper(), initial.strip() or None)
+        except _ChallengeLineTooLong:
+            status = R.LINE_TOO_LONG
         await self.push(status)
 
     async def challenge(self, line: str) -> str | None:
-        """Send a raw 334 line, read the client's answer; None when the client aborted with '*'."""
+        """Send a raw 334 line, read the client's answer; None when the client aborted with '*' or left."""
         await self.push(line)
-        answer = (await self._reader.readline()).strip()  # type: ignore[union-attr]
+        reader = self._reader
+        try:
+            raw = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError:
+            return None
+        except asyncio.LimitOverrunError as error:
+            # As aiosmtpd does for a command line: read the rest of the line, then refuse it.
+            await reader.read(error.consumed)
+            while True:
+                try:
+                    await reader.readuntil(b"\n")
+                    break
+                except asyncio.LimitOverrunError as more:
+                    await reader.read(more.consumed)
+            raise _ChallengeLineTooLong from None
+        answer = raw.strip()
         if answer == b"*":
             return None
         return answer.decode("ascii", "replace")
@@ -230,6 +391,12 @@ class LabSMTP(SMTP):
         except ValueError:
             await self.push(R.Reply(501, "5.5.4", "Bad XCLIENT attribute value: ADDR=" + address))
             return
+        if self._counted_as is not None:
+            refusal = self._connections.move(self._counted_as, client_ip)
+            if refusal is not None:
+                await self.refuse_and_close(refusal.reply)
+                return
+            self._counted_as = client_ip
         self.facts.client_ip = client_ip
         self.facts.xclient = True
         if attributes.get("HELO"):
@@ -246,21 +413,10 @@ class LabSMTP(SMTP):
         return Envelope()
 
 
-def _strip_params(arg: str | None, dsn: tuple[str, ...], binarymime: bool = False) -> str | None:
-    """Accept the DSN and BINARYMIME parameters Microsoft 365 advertises; aiosmtpd knows neither."""
-    if not arg:
-        return arg
-    parts = arg.split(" ")
-    kept = [parts[0]]
-    for part in parts[1:]:
-        upper = part.upper()
-        if upper.startswith(dsn):
-            continue
-        if binarymime and upper == "BODY=BINARYMIME":
-            kept.append("BODY=8BITMIME")
-            continue
-        kept.append(part)
-    return " ".join(p for p in kept if p)
+def reverse_path(envelope: Envelope) -> str:
+    """The envelope sender, "" for the null reverse-path MAIL FROM:<> (bounces; RFC 5321 §4.5.5)."""
+    mail_from = envelope.mail_from or ""
+    return "" if mail_from == "<>" else mail_from
 
 
 def _certificate_names(ssl_object: Any) -> list[str]:
@@ -276,4 +432,4 @@ def _certificate_names(ssl_object: Any) -> list[str]:
     return names
 
 
-__all__ = ["AuthResult", "ConnectionFacts", "EndpointHandler", "LabSMTP"]
+__all__ = ["AuthResult", "ConnectionFacts", "EndpointHandler", "LabSMTP", "reverse_path"]

@@ -4,23 +4,59 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import ssl
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 from ..policy import replies as R
+from ..policy.session import SessionLimits
+from .connections import ConnectionTable
 from .protocol import LabSMTP
 
-IDLE_TIMEOUT_S = 300.0  # aiosmtpd's default; Exchange Online closes idle sessions after a few minutes
+IDLE_TIMEOUT_S = SessionLimits.idle_timeout_s  # Exchange's ConnectionInactivityTimeout, 5 minutes
+
+
+class ExposureWarning(UserWarning):
+    """A lab endpoint listens beyond loopback: other machines can reach a server made to be fooled."""
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and the name localhost; anything else reaches (or may reach) the network."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for binding `host`, or None on loopback (the default, DESIGN.md)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"mailflow-lab is listening on {host!r}, beyond loopback: other machines can now reach lab "
+        "endpoints that accept any password the world file holds and relay by rules meant for a "
+        "classroom. Do this only on a network you trust, and never on the internet."
+    )
+
+
+# Pending connections the kernel queues per endpoint (Linux caps it at net.core.somaxconn). asyncio's
+# default of 100 overflows when a classroom's devices connect at once: Linux then answers with SYN
+# cookies and drops the handshake's last ACK, and the client waits for a banner that never comes.
+LISTEN_BACKLOG = 1024
 
 
 class ServerThread:
     """An asyncio loop in a daemon thread; endpoints are added as servers on it."""
 
-    def __init__(self, name: str = "mailflow-lab-smtp") -> None:
+    def __init__(self, name: str = "mailflow-lab-smtp", limits: SessionLimits | None = None) -> None:
+        self.limits = limits or SessionLimits()
         self.loop = asyncio.new_event_loop()
         self._servers: list[asyncio.base_events.Server] = []
         self._connections: weakref.WeakSet[LabSMTP] = weakref.WeakSet()
@@ -51,7 +87,17 @@ class ServerThread:
         port: int = 0,
         data_size_limit: int = R.MAX_MESSAGE_SIZE_ADVERTISED,
     ) -> tuple[str, int]:
-        """Serve a handler; returns the (host, port) actually bound (port 0 picks a free one)."""
+        """Serve a handler; returns the (host, port) actually bound (port 0 picks a free one).
+
+        A handler may set its own `data_size_limit` (an outside server advertising a smaller SIZE). Each
+        endpoint counts its own open sessions, as each Exchange receive connector does.
+        """
+        warning = exposure_warning(host)
+        if warning is not None:
+            warnings.warn(ExposureWarning(warning), stacklevel=2)
+        data_size_limit = getattr(handler, "data_size_limit", data_size_limit)
+        limits = self.limits
+        connections = ConnectionTable(limits)
 
         def factory() -> LabSMTP:
             banner = R.banner_text(email.utils.format_datetime(clock()))
@@ -61,14 +107,18 @@ class ServerThread:
                 banner=banner,
                 tls_context=tls_context,
                 data_size_limit=data_size_limit,
-                timeout=IDLE_TIMEOUT_S,
+                timeout=limits.idle_timeout_s,
+                limits=limits,
+                connections=connections,
                 loop=self.loop,
             )
             self._connections.add(protocol)
             return protocol
 
         async def create() -> asyncio.base_events.Server:
-            return await self.loop.create_server(factory, host=host, port=port, reuse_address=True)
+            return await self.loop.create_server(
+                factory, host=host, port=port, reuse_address=True, backlog=LISTEN_BACKLOG
+            )
 
         server = self.call(create())
         self._servers.append(server)

@@ -14,7 +14,7 @@ from ..policy import submission as policy
 from ..runtime import LabRuntime
 from ..tokens import parse_xoauth2
 from ..transport import Incoming, Transport, headers_of
-from .protocol import EndpointHandler, LabSMTP
+from .protocol import EndpointHandler, LabSMTP, reverse_path
 
 
 class SubmissionHandler(EndpointHandler):
@@ -118,7 +118,7 @@ class SubmissionHandler(EndpointHandler):
         decision = policy.end_of_data(
             self.runtime.world.tenant,
             login=login,
-            senders=[envelope.mail_from or "", from_address],
+            senders=[reverse_path(envelope), from_address],
             size=len(content),
             recipients=len(envelope.rcpt_tos),
             recipients_last_24h=recipients_24h,
@@ -127,7 +127,7 @@ class SubmissionHandler(EndpointHandler):
             return str(decision.reply)
         messages_last_minute, _ = self.runtime.recent_submissions(login, timedelta(minutes=1))
         incoming = Incoming(
-            mail_from=envelope.mail_from or "",
+            mail_from=reverse_path(envelope),
             recipients=list(envelope.rcpt_tos),
             content=content,
             client_ip=server.facts.client_ip,
