@@ -32,5 +32,11 @@ notebooks: venv
 
 test: lint unit notebooks
 
+# The lab next to its building blocks (bare aiosmtpd, Postfix's smtp-sink when installed), measured
+# side by side on loopback: prints a table and writes bench/results.json. About four minutes.
+.PHONY: bench
+bench: venv
+	$(BIN)/python -m bench.run --out bench/results.json
+
 clean:
 	rm -rf $(VENV) .pytest_cache build dist
