@@ -114,7 +114,11 @@ class ScenarioExplorer:
             "tls": _toggle(["none", "starttls", "implicit"], "starttls", "TLS"),
             "tls_max": _toggle(list(TLS_MAX), "1.3", "TLS max version"),
             "sender": widgets.Combobox(
-                options=list(dict.fromkeys(senders)), value=self.username, description="Sender", style=_WIDE
+                options=list(dict.fromkeys(senders)),
+                value=self.username,
+                description="Sender",
+                style=_WIDE,
+                layout=widgets.Layout(width="36em"),  # a whole address stays readable in JupyterLab
             ),
             "recipient": _toggle(recipients, recipients[0], "Recipient"),
         }
