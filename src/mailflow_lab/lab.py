@@ -8,6 +8,7 @@ import json
 import shutil
 import ssl
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +24,7 @@ from .leftovers import make_owned_state_dir, remove_orphans
 from .mailstore import MailStore
 from .policy.session import SessionLimits
 from .runtime import LabRuntime
+from .smtp.mailfilter import FilterHandler
 from .smtp.mx import MXHandler
 from .smtp.outside import OutsideHandler
 from .smtp.servers import ServerThread
@@ -128,6 +130,11 @@ class Lab:
             ]
             for org in loaded.outside:
                 plan.append((org.mail_server, 25, OutsideHandler(runtime, org), None))
+            for mail_filter in loaded.filters:
+                handler = FilterHandler(
+                    runtime, mail_filter, _mx_host(loaded), _filter_tls(ca, mail_filter.host)
+                )
+                plan.append((mail_filter.host, 25, handler, None))
             for name, port, handler, context in plan:
                 runtime.endpoints[(name, port)] = servers.add_endpoint(
                     handler,
@@ -312,6 +319,18 @@ def open_state(state: Path, world: str | Path | None = None, *, write: bool = Fa
         runtime.save_tenant()
     runtime.tenant_seen = tenant_mtime(state)
     return runtime
+
+
+def _filter_tls(ca: LabCA, host: str) -> Callable[[], ssl.SSLContext]:
+    """The filter's client TLS context, made at its first relay (with a certificate for its host name)."""
+    made: list[ssl.SSLContext] = []
+
+    def context() -> ssl.SSLContext:
+        if not made:
+            made.append(ca.client_context(ca.client_certificate(host, [host])))
+        return made[0]
+
+    return context
 
 
 def _mx_host(world: World) -> str:

@@ -88,6 +88,7 @@ EXPECTED: dict[str, list[tuple[tuple[Any, ...], str, str]]] = {
     "FABRIKAM_RELAY_DENIED": [((), "RCPT TO", "outside.relay-denied")],
     "fabrikam_queued": [(("4F1A2B3C4D",), "delivered", "outside.accepted")],
     "fabrikam_dmarc_reject": [(("contoso.com",), "DATA", "outside.dmarc-reject")],
+    "FILTER_PROXY_FAILED": [((), "DATA", "filter.next-hop-failed")],
 }
 
 # Replies the endpoints send that are not catalogue constants (protocol.py, outside.py, relay.py).

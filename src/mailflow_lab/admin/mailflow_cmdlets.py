@@ -1,4 +1,4 @@
-"""Exchange Online cmdlets for mail flow: inbound connectors and the message trace."""
+"""Exchange Online cmdlets for mail flow: inbound and outbound connectors, and the message trace."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..trace import TraceRecord
-from ..world.model import InboundConnector
-from ..world.rules import connector_problem
+from ..world.model import InboundConnector, OutboundConnector
+from ..world.rules import connector_problem, outbound_connector_problem
 from .binder import Cmdlet, CmdletError, Context, Param
 from .objects import PSObject
 from .tenant_cmdlets import IDENTITY, IDENTITY_MANDATORY, PROPAGATION, not_found, tenant
@@ -22,6 +22,10 @@ CONNECTOR_FIELDS = {
     "RestrictDomainsToIPAddresses": "restrict_domains_to_ip_addresses",
     "RestrictDomainsToCertificate": "restrict_domains_to_certificate",
     "Enabled": "enabled",
+    "EFSkipLastIP": "ef_skip_last_ip",
+    "EFSkipIPs": "ef_skip_ips",
+    "EFUsers": "ef_users",
+    "TreatMessagesAsInternal": "treat_messages_as_internal",
 }
 _FIELD_PARAM = {v: k for k, v in CONNECTOR_FIELDS.items()}
 
@@ -40,7 +44,10 @@ def _connector_object(connector: InboundConnector) -> PSObject:
         "RestrictDomainsToIPAddresses": connector.restrict_domains_to_ip_addresses,
         "RestrictDomainsToCertificate": connector.restrict_domains_to_certificate,
         "CloudServicesMailEnabled": False,
-        "TreatMessagesAsInternal": False,
+        "TreatMessagesAsInternal": connector.treat_messages_as_internal,
+        "EFSkipLastIP": connector.ef_skip_last_ip,
+        "EFSkipIPs": [str(n).removesuffix("/32") for n in connector.ef_skip_ips],
+        "EFUsers": list(connector.ef_users),
     }
     return PSObject("InboundConnector", props, ("Name", "Enabled", "ConnectorType", "SenderIPAddresses"))
 
@@ -64,6 +71,8 @@ def _apply(ctx: Context, connector: InboundConnector, p: dict[str, Any]) -> None
             value = current
         if field_name == "sender_domains":
             value = [str(v).lower().removeprefix("smtp:").split(";")[0] for v in value] or ["*"]
+        if field_name == "ef_users":
+            value = [str(v).lower() for v in value]
         if field_name == "tls_sender_certificate_name" and value is not None:
             value = str(value).lower()
         setattr(connector, field_name, value)
@@ -102,6 +111,109 @@ def get_inbound_connector(ctx: Context, p: dict[str, Any]) -> list[PSObject]:
 def remove_inbound_connector(ctx: Context, p: dict[str, Any]) -> list[PSObject]:
     connector = _find(ctx, p["Identity"])
     tenant(ctx).inbound_connectors.remove(connector)
+    ctx.changed = True
+    return []
+
+
+# -- outbound connectors ---------------------------------------------------------------------------
+OUTBOUND_FIELDS = {
+    "ConnectorType": "connector_type",
+    "RecipientDomains": "recipient_domains",
+    "SmartHosts": "smart_hosts",
+    "UseMXRecord": "use_mx_record",
+    "TlsSettings": "tls_settings",
+    "TlsDomain": "tls_domain",
+    "RouteAllMessagesViaOnPremises": "route_all_messages_via_on_premises",
+    "Enabled": "enabled",
+}
+_OUTBOUND_PARAM = {v: k for k, v in OUTBOUND_FIELDS.items()}
+# New-OutboundConnector -TlsSettings: these three, or $null (the default).
+TLS_SETTINGS = ("EncryptionOnly", "CertificateValidation", "DomainValidation")
+
+
+def _outbound_object(connector: OutboundConnector) -> PSObject:
+    props = {
+        "Name": connector.name,
+        "Identity": connector.name,
+        "Enabled": connector.enabled,
+        "ConnectorType": connector.connector_type,
+        "ConnectorSource": "Default",
+        "RecipientDomains": list(connector.recipient_domains),
+        "SmartHosts": list(connector.smart_hosts),
+        "UseMXRecord": connector.use_mx_record,
+        "TlsSettings": connector.tls_settings,
+        "TlsDomain": connector.tls_domain,
+        "RouteAllMessagesViaOnPremises": connector.route_all_messages_via_on_premises,
+        "CloudServicesMailEnabled": False,
+        "IsTransportRuleScoped": False,
+    }
+    return PSObject("OutboundConnector", props, ("Name", "Enabled", "ConnectorType", "RecipientDomains"))
+
+
+def _find_outbound(ctx: Context, identity: str) -> OutboundConnector:
+    for connector in tenant(ctx).outbound_connectors:
+        if connector.name.lower() == identity.lower():
+            return connector
+    raise not_found(identity)
+
+
+def _apply_outbound(ctx: Context, connector: OutboundConnector, p: dict[str, Any]) -> None:
+    for param, field_name in OUTBOUND_FIELDS.items():
+        if param not in p:
+            continue
+        value = p[param]
+        if isinstance(value, dict):  # @{Add=...; Remove=...} on a multi-valued property
+            current = list(getattr(connector, field_name))
+            current += [v.lower() for v in value.get("add", []) if v.lower() not in current]
+            current = [v for v in current if v not in [r.lower() for r in value.get("remove", [])]]
+            value = current
+        elif isinstance(value, list):
+            value = [str(v).lower() for v in value]
+        if field_name == "tls_settings" and value is not None:
+            match = next((t for t in TLS_SETTINGS if t.lower() == str(value).lower()), None)
+            if match is None:
+                raise CmdletError(
+                    f"Cannot bind parameter 'TlsSettings'. Cannot convert value \"{value}\": Unable to match "
+                    f"the identifier name {value} to a valid enumerator name. Specify one of the following "
+                    f"enumerator names and try again: {', '.join(TLS_SETTINGS)}"
+                )
+            value = match
+        if field_name == "tls_domain" and value is not None:
+            value = str(value).lower()
+        setattr(connector, field_name, value)
+    problem = outbound_connector_problem(connector)
+    if problem is not None:
+        raise CmdletError(f"{_OUTBOUND_PARAM.get(problem[0], problem[0])}: {problem[1]}")
+    ctx.warn_once("connector", PROPAGATION)
+    ctx.changed = True
+
+
+def new_outbound_connector(ctx: Context, p: dict[str, Any]) -> list[PSObject]:
+    name = p["Name"]
+    if any(c.name.lower() == name.lower() for c in tenant(ctx).outbound_connectors):
+        raise CmdletError(f"The connector '{name}' already exists.")
+    connector = OutboundConnector(name=name)
+    _apply_outbound(ctx, connector, p)
+    tenant(ctx).outbound_connectors.append(connector)
+    return [_outbound_object(connector)]
+
+
+def set_outbound_connector(ctx: Context, p: dict[str, Any]) -> list[PSObject]:
+    connector = _find_outbound(ctx, p["Identity"])
+    updated = copy.deepcopy(connector)
+    _apply_outbound(ctx, updated, p)
+    connector.__dict__.update(updated.__dict__)
+    return []
+
+
+def get_outbound_connector(ctx: Context, p: dict[str, Any]) -> list[PSObject]:
+    if "Identity" in p:
+        return [_outbound_object(_find_outbound(ctx, p["Identity"]))]
+    return [_outbound_object(c) for c in tenant(ctx).outbound_connectors]
+
+
+def remove_outbound_connector(ctx: Context, p: dict[str, Any]) -> list[PSObject]:
+    tenant(ctx).outbound_connectors.remove(_find_outbound(ctx, p["Identity"]))
     ctx.changed = True
     return []
 
@@ -179,6 +291,23 @@ _CONNECTOR_PARAMS = (
     Param("Comment"),
     Param("CloudServicesMailEnabled", "bool"),
     Param("TreatMessagesAsInternal", "bool"),
+    Param("EFSkipLastIP", "bool"),
+    Param("EFSkipIPs", "ip-list"),
+    Param("EFUsers", "list"),
+)
+_OUTBOUND_PARAMS = (
+    Param("ConnectorType", "choice", choices=("OnPremises", "Partner")),
+    Param("RecipientDomains", "list"),
+    Param("SmartHosts", "list"),
+    Param("UseMXRecord", "bool"),
+    Param("TlsSettings"),
+    Param("TlsDomain"),
+    Param("RouteAllMessagesViaOnPremises", "bool"),
+    Param("Enabled", "bool"),
+    Param("Comment"),
+    Param("CloudServicesMailEnabled", "bool"),
+    Param("IsTransportRuleScoped", "bool"),
+    Param("AllAcceptedDomains", "bool"),
 )
 _TRACE_PARAMS = (
     Param("SenderAddress", "list"),
@@ -205,6 +334,14 @@ CMDLETS = [
     Cmdlet("Set-InboundConnector", (IDENTITY_MANDATORY, *_CONNECTOR_PARAMS), set_inbound_connector, True),
     Cmdlet("Get-InboundConnector", (IDENTITY,), get_inbound_connector),
     Cmdlet("Remove-InboundConnector", (IDENTITY_MANDATORY,), remove_inbound_connector, True),
+    Cmdlet(
+        "New-OutboundConnector",
+        (Param("Name", mandatory=True, position=0), *_OUTBOUND_PARAMS),
+        new_outbound_connector,
+    ),
+    Cmdlet("Set-OutboundConnector", (IDENTITY_MANDATORY, *_OUTBOUND_PARAMS), set_outbound_connector, True),
+    Cmdlet("Get-OutboundConnector", (IDENTITY,), get_outbound_connector),
+    Cmdlet("Remove-OutboundConnector", (IDENTITY_MANDATORY,), remove_outbound_connector, True),
     Cmdlet("Get-MessageTrace", _TRACE_PARAMS, get_message_trace),
     Cmdlet("Get-MessageTraceV2", (*_TRACE_PARAMS, Param("Subject")), get_message_trace),
     Cmdlet(

@@ -95,8 +95,14 @@ def evaluate(results: AuthResults, *, via_connector: bool = False) -> Verdict:
 _SPF_WORD = {"softfail": "SoftFail", "temperror": "TempError", "permerror": "PermError"}
 
 
-def connector_headers(client_ip: str, helo: str, internal_only: bool) -> list[tuple[str, str]]:
-    """What Microsoft 365 stamps on mail relayed through an OnPremises connector [observed]."""
+def connector_headers(
+    client_ip: str, helo: str, internal_only: bool, *, treat_as_internal: bool = False
+) -> list[tuple[str, str]]:
+    """What Microsoft 365 stamps on mail relayed through an OnPremises connector [observed].
+
+    New-InboundConnector -TreatMessagesAsInternal $true: messages from the connector count as internal
+    (hybrid mail between the on-premises server and the tenant), so they are stamped AuthAs Internal.
+    """
     direction = "INT" if internal_only else "OUT"
     report = (
         f"CIP:{client_ip};CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;H:{helo};PTR:;CAT:NONE;SFTY:;"
@@ -104,7 +110,7 @@ def connector_headers(client_ip: str, helo: str, internal_only: bool) -> list[tu
     )
     return [
         ("X-MS-Exchange-CrossTenant-FromEntityHeader", "HybridOnPrem"),
-        ("X-MS-Exchange-Organization-AuthAs", "Anonymous"),
+        ("X-MS-Exchange-Organization-AuthAs", "Internal" if treat_as_internal else "Anonymous"),
         ("X-Forefront-Antispam-Report", report),
         ("X-MS-Exchange-Organization-SCL", "1"),
     ]

@@ -186,9 +186,13 @@ _ENTRIES: tuple[_Entry, ...] = (
        f"{CONNECTOR_FIX}"),
     _e(550, "5.7.51", "", "RCPT TO", "connector.partner-restricted",
        "A Partner connector covers this sender's domain and restricts it to IP addresses or a certificate "
-       "this connection does not have.",
+       "this connection does not have (with a filter in front of Microsoft 365: the mail bypassed it).",
        "Send from an address the connector lists: Set-InboundConnector -Identity <connector> "
        "-SenderIPAddresses @{Add='<office IP>'} (or -RestrictDomainsToIPAddresses $false)."),
+    _e(451, "4.3.0", "queue file write error", "DATA", "filter.next-hop-failed",
+       "The filter in front of Microsoft 365 took the message but could not hand it on to Microsoft 365.",
+       "Try again later; check that the filter's next hop is the tenant's MX host "
+       "(<tenant>.mail.protection.outlook.com)."),
     _e(454, "4.7.0", "TLS not available", "TLS", "session.tls-not-available",
        "The server offers no STARTTLS (it did not list it in its EHLO reply), yet the device asked for it.",
        "Send to this server without STARTTLS, or send through Microsoft 365 instead."),

@@ -288,3 +288,9 @@ def fabrikam_queued(queue_id: str) -> Reply:
 
 def fabrikam_dmarc_reject(domain: str) -> Reply:
     return _r(550, "5.7.1", f"Rejected by DMARC policy for {domain}")
+
+
+# -- a third-party filter in front of Microsoft 365 (Postfix wording, the lab's choice) ---------------
+# It answers MAIL and RCPT with Fabrikam's Postfix lines above, and passes Microsoft 365's reply to DATA
+# back to the sender. Postfix's before-queue proxy answers this when the next hop fails mid-transaction.
+FILTER_PROXY_FAILED = _r(451, "4.3.0", "Error: queue file write error")

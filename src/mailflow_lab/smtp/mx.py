@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from email.parser import BytesHeaderParser
 
 from aiosmtpd.smtp import Envelope, Session
 
 from ..auth.dkim import verify_all
 from ..auth.dmarc import evaluate_dmarc
 from ..auth.spf import check_spf
-from ..policy import antispam
+from ..policy import antispam, enhanced_filtering
 from ..policy import inbound as policy
 from ..policy import replies as R
 from ..runtime import LabRuntime
-from ..transport import Incoming, Transport, headers_of
+from ..transport import Incoming, Transport, header_block, headers_of
 from .protocol import EndpointHandler, LabSMTP, reverse_path
 
 
@@ -77,10 +78,17 @@ class MXHandler(EndpointHandler):
             tls_version=server.facts.tls_version,
             endpoint_fqdn=self.fqdn,
         )
-        return await asyncio.to_thread(self._accept, incoming, connector)
+        source = enhanced_filtering.original_source(
+            self.runtime.world.tenant,
+            server.facts.client_ip,
+            server.facts.cert_names,
+            received_headers(content),
+            list(envelope.rcpt_tos),
+        )
+        return await asyncio.to_thread(self._accept, incoming, connector, source.ip)
 
-    def _accept(self, incoming: Incoming, connector: str | None) -> str:
-        results = self.authenticate(incoming)
+    def _accept(self, incoming: Incoming, connector: str | None, source_ip: str | None = None) -> str:
+        results = self.authenticate(incoming, source_ip)
         verdict = antispam.evaluate(results, via_connector=connector is not None)
         if verdict.reply is not None:
             # Refused in the session: nothing is stored and no mailbox sees it.
@@ -88,24 +96,33 @@ class MXHandler(EndpointHandler):
         if connector is not None:
             tenant = self.runtime.world.tenant
             internal_only = all(tenant.is_accepted(r.rpartition("@")[2]) for r in incoming.recipients)
-            stamp = antispam.connector_headers(incoming.client_ip, incoming.helo, internal_only)
+            internal = any(
+                c.name == connector and c.treat_messages_as_internal for c in tenant.inbound_connectors
+            )
+            stamp = antispam.connector_headers(
+                incoming.client_ip, incoming.helo, internal_only, treat_as_internal=internal
+            )
         else:
             stamp = antispam.headers(results, verdict)
         message_id = self.transport.inbound(incoming, verdict, stamp, connector)
         return str(R.mx_queued(message_id, uuid.uuid4().int % 10**13))
 
-    def authenticate(self, incoming: Incoming) -> antispam.AuthResults:
-        """SPF of the envelope sender from the client's address, DKIM signatures, DMARC of the From domain."""
+    def authenticate(self, incoming: Incoming, source_ip: str | None = None) -> antispam.AuthResults:
+        """SPF of the envelope sender from the client's address, DKIM signatures, DMARC of the From domain.
+
+        `source_ip` is the original sender's address when Enhanced Filtering for Connectors found one.
+        """
         dns = self.runtime.dns
+        client_ip = source_ip or incoming.client_ip
         mail_from_domain = incoming.mail_from.rpartition("@")[2].lower() or incoming.helo
-        spf = check_spf(incoming.client_ip, incoming.mail_from, incoming.helo or "unknown", dns=dns)
+        spf = check_spf(client_ip, incoming.mail_from, incoming.helo or "unknown", dns=dns)
         dkim = verify_all(incoming.content, dns)
         _, from_address, _ = headers_of(incoming.content)
         from_domain = from_address.rpartition("@")[2] or mail_from_domain
         dmarc = evaluate_dmarc(from_domain, spf.result, spf.domain, [(v.result, v.domain) for v in dkim], dns)
         first = dkim[0] if dkim else None
         return antispam.AuthResults(
-            client_ip=incoming.client_ip,
+            client_ip=client_ip,
             helo=incoming.helo,
             mail_from_domain=mail_from_domain,
             header_from_domain=from_domain,
@@ -125,3 +142,9 @@ class MXHandler(EndpointHandler):
             routes = {}
             envelope.lab_routes = routes  # type: ignore[attr-defined]
         return routes
+
+
+def received_headers(content: bytes) -> list[str]:
+    """The Received headers of a message as it arrived, newest (top) first."""
+    parsed = BytesHeaderParser().parsebytes(header_block(content))
+    return [str(v) for v in parsed.get_all("Received", [])]

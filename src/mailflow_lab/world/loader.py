@@ -25,9 +25,11 @@ from .model import (
     DkimSigningConfig,
     InboundConnector,
     Mailbox,
+    MailFilter,
     Network,
     OrganizationRelationship,
     OrgSettings,
+    OutboundConnector,
     OutsideOrganisation,
     SharingPolicy,
     Site,
@@ -39,6 +41,7 @@ from .rules import (
     FREE_BUSY_ACCESS_LEVELS,
     MAIL_TIPS_ACCESS_LEVELS,
     connector_problem,
+    outbound_connector_problem,
     parse_sharing_domain,
 )
 
@@ -82,8 +85,11 @@ def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> World:
     network = _network(top.table("network"))
     outside = [_outside(t) for t in top.tables("outside")]
     devices = [_device(t) for t in top.tables("devices")]
+    filters = [_filter(t) for t in top.tables("filters")]
     top.done()
-    world = World(name, description, tenant, outside, network, devices, zone_files, source=path)
+    world = World(
+        name, description, tenant, outside, network, devices, zone_files, source=path, filters=filters
+    )
     _check_world(world, path)
     return world
 
@@ -115,12 +121,14 @@ def _tenant(t: Table, path: Path) -> Tenant:
     # Left out: the Default Sharing Policy every Exchange Online tenant has.
     policies = [_sharing_policy(p) for p in t.tables("sharing_policies")] if t.has("sharing_policies") else []
     relationships = [_relationship(r) for r in t.tables("organization_relationships")]
+    outbound = [_outbound_connector(c) for c in t.tables("outbound_connectors")]
     t.done()
     if not any(d.name == initial_domain for d in domains):
         domains.append(AcceptedDomain(initial_domain))
     tenant = Tenant(name, initial_domain, domains, settings, mailboxes, connectors, dkim)
     tenant.sharing_policies = policies if t.has("sharing_policies") else default_sharing_policies()
     tenant.organization_relationships = relationships
+    tenant.outbound_connectors = outbound
     return tenant
 
 
@@ -252,9 +260,52 @@ def _connector(t: Table) -> InboundConnector:
         restrict_domains_to_ip_addresses=t.bool("restrict_domains_to_ip_addresses", False),
         restrict_domains_to_certificate=t.bool("restrict_domains_to_certificate", False),
         enabled=t.bool("enabled", True),
+        ef_skip_last_ip=t.bool("ef_skip_last_ip", False),
+        ef_skip_ips=t.parsed_list("ef_skip_ips", parse_network, _CIDR, []),
+        ef_users=[a.lower() for a in t.parsed_list("ef_users", parse_email, _EMAIL, [])],
+        treat_messages_as_internal=t.bool("treat_messages_as_internal", False),
     )
     t.done()
     return connector
+
+
+_TLS_SETTINGS = ("EncryptionOnly", "CertificateValidation", "DomainValidation")
+
+
+def _outbound_connector(t: Table) -> OutboundConnector:
+    connector = OutboundConnector(
+        name=t.str("name"),
+        connector_type=t.choice("connector_type", ("OnPremises", "Partner"), "Partner"),  # type: ignore[arg-type]
+        recipient_domains=t.parsed_list("recipient_domains", _sender_domain, f"* or {_DOMAIN}", []),
+        smart_hosts=t.parsed_list("smart_hosts", _smart_host, "a host name or IPv4 address", []),
+        use_mx_record=t.bool("use_mx_record", True),
+        tls_settings=t.choice("tls_settings", _TLS_SETTINGS, None),  # type: ignore[arg-type]
+        tls_domain=t.parsed("tls_domain", _certificate_name, _DOMAIN, None),
+        route_all_messages_via_on_premises=t.bool("route_all_messages_via_on_premises", False),
+        enabled=t.bool("enabled", True),
+    )
+    problem = outbound_connector_problem(connector)
+    if problem is not None:
+        raise t.error(problem[0], problem[1])
+    t.done()
+    return connector
+
+
+def _smart_host(text: str) -> str:
+    try:
+        return str(parse_ip(text))
+    except ValueError:
+        return parse_domain(text)
+
+
+def _filter(t: Table) -> MailFilter:
+    mail_filter = MailFilter(
+        name=t.str("name"),
+        host=t.parsed("host", parse_domain, "a host name such as mx.litware.com"),
+        public_ip=t.parsed("public_ip", parse_ip, _IP),
+    )
+    t.done()
+    return mail_filter
 
 
 def _dkim(t: Table, path: Path) -> DkimSigningConfig:
@@ -379,6 +430,19 @@ def _check_world(world: World, path: Path) -> None:
         problem = connector_problem(tenant, connector)
         if problem is not None:
             raise LabDataError(path, f"{where}.{problem[0]}", problem[1])
+    names = set()
+    for index, outbound in enumerate(tenant.outbound_connectors):
+        if outbound.name.lower() in names:
+            where = f"tenant.outbound_connectors[{index}].name"
+            raise LabDataError(path, where, f"duplicate connector name {outbound.name!r}")
+        names.add(outbound.name.lower())
+    hosts = {org.mail_server for org in world.outside}
+    for index, mail_filter in enumerate(world.filters):
+        if mail_filter.host in hosts:
+            raise LabDataError(
+                path, f"filters[{index}].host", f"{mail_filter.host} is already a lab mail server"
+            )
+        hosts.add(mail_filter.host)
     for index, config in enumerate(tenant.dkim):
         if not tenant.is_accepted(config.domain):
             raise LabDataError(

@@ -12,6 +12,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ConnectorType = Literal["OnPremises", "Partner"]
+# New-OutboundConnector -TlsSettings: None is the default (opportunistic TLS).
+TlsSettings = Literal["EncryptionOnly", "CertificateValidation", "DomainValidation"]
 MailboxType = Literal["User", "Shared"]
 TlsMode = Literal["none", "starttls", "implicit"]
 # How much of a calendar someone outside sees, least to most (sheet "Sharing and organisation relationships").
@@ -92,6 +94,34 @@ class InboundConnector:
     restrict_domains_to_ip_addresses: bool = False
     restrict_domains_to_certificate: bool = False
     enabled: bool = True
+    # Enhanced Filtering for Connectors (New-InboundConnector -EFSkipLastIP/-EFSkipIPs/-EFUsers): which
+    # hops of the Received chain EOP skips to find the original sender's address. Off by default.
+    ef_skip_last_ip: bool = False
+    ef_skip_ips: list[IPNetwork] = field(default_factory=list)
+    ef_users: list[str] = field(default_factory=list)  # empty: every recipient
+    # TreatMessagesAsInternal: mail from this connector counts as the organisation's own (hybrid).
+    treat_messages_as_internal: bool = False
+
+    @property
+    def enhanced_filtering(self) -> bool:
+        """EFSkipLastIP $false and no EFSkipIPs turns Enhanced Filtering off (New-InboundConnector)."""
+        return self.ef_skip_last_ip or bool(self.ef_skip_ips)
+
+
+@dataclass
+class OutboundConnector:
+    """An outbound connector (New-OutboundConnector): where mail for some domains leaves, and how."""
+
+    name: str
+    connector_type: ConnectorType = "Partner"
+    recipient_domains: list[str] = field(default_factory=list)
+    smart_hosts: list[str] = field(default_factory=list)
+    use_mx_record: bool = True
+    tls_settings: TlsSettings | None = None
+    tls_domain: str | None = None
+    # Centralized mail transport in a hybrid organisation: every message leaves through on-premises.
+    route_all_messages_via_on_premises: bool = False
+    enabled: bool = True
 
 
 @dataclass
@@ -163,6 +193,7 @@ class Tenant:
     dkim: list[DkimSigningConfig] = field(default_factory=list)
     sharing_policies: list[SharingPolicy] = field(default_factory=default_sharing_policies)
     organization_relationships: list[OrganizationRelationship] = field(default_factory=list)
+    outbound_connectors: list[OutboundConnector] = field(default_factory=list)
 
     def is_accepted(self, domain: str) -> bool:
         domain = domain.lower().rstrip(".")
@@ -194,6 +225,15 @@ class OutsideOrganisation:
     domains: list[str]
     mail_server: str
     mailboxes: list[str]
+
+
+@dataclass
+class MailFilter:
+    """A third-party filtering service the MX can point to; it relays what it takes to Microsoft 365."""
+
+    name: str
+    host: str
+    public_ip: IPAddress
 
 
 @dataclass
@@ -249,6 +289,7 @@ class World:
     devices: list[Device]
     zone_files: list[Path]
     source: Path | None = None
+    filters: list[MailFilter] = field(default_factory=list)
 
     def outside_for(self, domain: str) -> OutsideOrganisation | None:
         domain = domain.lower()

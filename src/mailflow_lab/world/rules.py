@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import InboundConnector, Tenant
+from .model import InboundConnector, OutboundConnector, Tenant
 
 
 def connector_problem(tenant: Tenant, connector: InboundConnector) -> tuple[str, str] | None:
@@ -22,6 +22,13 @@ def connector_problem(tenant: Tenant, connector: InboundConnector) -> tuple[str,
             "an OnPremises connector needs sender_ip_addresses or tls_sender_certificate_name "
             "to recognise mail",
         )
+    # New-InboundConnector -EFSkipIPs: IPv4 addresses and CIDR ranges from /24 to /32, as SenderIPAddresses.
+    for index, network in enumerate(connector.ef_skip_ips):
+        if network.version != 4 or network.prefixlen < 24:
+            return (
+                f"ef_skip_ips[{index}]",
+                f"expected an IPv4 address or range from /24 to /32, got {network}",
+            )
     cert = connector.tls_sender_certificate_name
     # [MFD]: an OnPremises certificate connector names a certificate in one of your accepted domains.
     if connector.connector_type == "OnPremises" and cert:
@@ -32,6 +39,23 @@ def connector_problem(tenant: Tenant, connector: InboundConnector) -> tuple[str,
                 "tls_sender_certificate_name",
                 f"{cert} is not in an accepted domain of the tenant ({domains})",
             )
+    return None
+
+
+def outbound_connector_problem(connector: OutboundConnector) -> tuple[str, str] | None:
+    """(field, problem) for the first rule an outbound connector breaks (New-OutboundConnector), or None."""
+    # -SmartHosts: "This parameter is required if you use the value $false for the UseMxRecord parameter."
+    if not connector.use_mx_record and not connector.smart_hosts:
+        return ("smart_hosts", "UseMXRecord is $false: name the smart hosts to deliver to (SmartHosts)")
+    # -RouteAllMessagesViaOnPremises: "This setting requires OnPremises for the ConnectorType value."
+    if connector.route_all_messages_via_on_premises and connector.connector_type != "OnPremises":
+        return (
+            "route_all_messages_via_on_premises",
+            "RouteAllMessagesViaOnPremises requires ConnectorType OnPremises",
+        )
+    # -TlsDomain is meaningful only when TlsSettings is DomainValidation.
+    if connector.tls_domain and connector.tls_settings != "DomainValidation":
+        return ("tls_domain", "TlsDomain applies only with TlsSettings DomainValidation")
     return None
 
 

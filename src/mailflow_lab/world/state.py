@@ -18,6 +18,7 @@ from .model import (
     Mailbox,
     OrganizationRelationship,
     OrgSettings,
+    OutboundConnector,
     SharingPolicy,
     Tenant,
     default_sharing_policies,
@@ -35,8 +36,17 @@ def tenant_to_dict(tenant: Tenant) -> dict[str, Any]:
         # The world's own credential store: passwords stay in the state folder, never in logs.
         "mailboxes": [_mailbox_to_dict(m) for m in tenant.mailboxes],
         "inbound_connectors": [
-            {**vars(c), "sender_ip_addresses": [str(n) for n in c.sender_ip_addresses]}
+            {
+                **vars(c),
+                "sender_ip_addresses": [str(n) for n in c.sender_ip_addresses],
+                "ef_skip_ips": [str(n) for n in c.ef_skip_ips],
+                "ef_users": list(c.ef_users),
+            }
             for c in tenant.inbound_connectors
+        ],
+        "outbound_connectors": [
+            {**vars(c), "recipient_domains": list(c.recipient_domains), "smart_hosts": list(c.smart_hosts)}
+            for c in tenant.outbound_connectors
         ],
         "dkim": [{**vars(d), "keys": {s: str(p) for s, p in d.keys.items()}} for d in tenant.dkim],
         "sharing_policies": [
@@ -79,10 +89,16 @@ def tenant_from_dict(data: dict[str, Any]) -> Tenant:
         mailboxes=[_mailbox_from_dict(m) for m in data["mailboxes"]],
         inbound_connectors=[
             InboundConnector(
-                **{**c, "sender_ip_addresses": [ipaddress.ip_network(n) for n in c["sender_ip_addresses"]]}
+                **{
+                    **c,
+                    "sender_ip_addresses": [ipaddress.ip_network(n) for n in c["sender_ip_addresses"]],
+                    "ef_skip_ips": [ipaddress.ip_network(n) for n in c.get("ef_skip_ips", [])],
+                }
             )
             for c in data["inbound_connectors"]
         ],
+        # A state folder saved before outbound connectors existed has none.
+        outbound_connectors=[OutboundConnector(**c) for c in data.get("outbound_connectors", [])],
         dkim=[
             DkimSigningConfig(**{**d, "keys": {s: Path(p) for s, p in d["keys"].items()}})
             for d in data["dkim"]

@@ -1,0 +1,97 @@
+"""Where Microsoft 365 sends a message for one recipient: its own mailboxes, an outbound connector, or MX."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..world.model import OutboundConnector, Tenant
+
+
+@dataclass(frozen=True)
+class OutboundRoute:
+    """The next hop for one recipient, the connector that chose it (if any), TLS demanded, and why."""
+
+    recipient: str
+    kind: str  # "mailbox" | "mx" | "partner" | "on-premises"
+    next_hop: str
+    connector: str | None
+    tls: str | None
+    rule: str
+    explanation: str
+
+    @property
+    def via_on_premises(self) -> bool:
+        return self.kind == "on-premises"
+
+
+def domain_matches(pattern: str, domain: str) -> bool:
+    """RecipientDomains: `*` for every domain, `*.contoso.com` for all subdomains (New-OutboundConnector)."""
+    pattern, domain = pattern.lower(), domain.lower()
+    if pattern == "*":
+        return True
+    if pattern.startswith("*."):
+        base = pattern[2:]
+        return domain == base or domain.endswith("." + base)
+    return domain == pattern
+
+
+def _specificity(connector: OutboundConnector, domain: str) -> int:
+    """How closely a connector names the domain: exact beats *.parent beats *."""
+    best = -1
+    for pattern in connector.recipient_domains:
+        if domain_matches(pattern, domain):
+            best = max(best, 0 if pattern == "*" else (2 if pattern == domain else 1))
+    return best
+
+
+def _next_hop(connector: OutboundConnector, domain: str) -> str:
+    if not connector.use_mx_record and connector.smart_hosts:
+        return connector.smart_hosts[0]
+    return f"MX of {domain}"
+
+
+def route(tenant: Tenant, recipient: str) -> OutboundRoute:
+    """The route of one recipient, as a tenant with these outbound connectors would take it.
+
+    Accepted domains are delivered in the tenant. New-OutboundConnector: RouteAllMessagesViaOnPremises
+    routes every message the connector services through the on-premises email system first (centralized
+    mail transport, sheet "Mail-flow scenarios around devices"); it is effective only for OnPremises
+    connectors. Lab choice: centralized transport wins over a Partner connector (the message leaves
+    through on-premises, which applies its own routing), then the Partner connector that names the
+    domain most closely, then DNS (MX) without a connector.
+    """
+    domain = recipient.rpartition("@")[2].lower()
+    if tenant.is_accepted(domain):
+        why = f"{domain} is an accepted domain: the message stays in Microsoft 365 and goes to the mailbox"
+        return OutboundRoute(recipient, "mailbox", recipient, None, None, "outbound.mailbox", why)
+    enabled = [c for c in tenant.outbound_connectors if c.enabled]
+    for connector in enabled:
+        if (
+            connector.connector_type == "OnPremises"
+            and connector.route_all_messages_via_on_premises
+            and _specificity(connector, domain) >= 0
+        ):
+            hop = _next_hop(connector, domain)
+            why = (
+                f"connector {connector.name!r} has RouteAllMessagesViaOnPremises $true (centralized mail "
+                f"transport): mail to {domain} goes to the on-premises server {hop} first"
+            )
+            return OutboundRoute(
+                recipient,
+                "on-premises",
+                hop,
+                connector.name,
+                connector.tls_settings,
+                "outbound.centralized",
+                why,
+            )
+    partners = [c for c in enabled if c.connector_type == "Partner" and _specificity(c, domain) >= 0]
+    if partners:
+        connector = max(partners, key=lambda c: _specificity(c, domain))
+        hop = _next_hop(connector, domain)
+        tls = connector.tls_settings
+        demand = f", TLS required ({tls})" if tls else ""
+        why = f"Partner connector {connector.name!r} services {domain}: delivered to {hop}{demand}"
+        return OutboundRoute(recipient, "partner", hop, connector.name, tls, "outbound.partner", why)
+    why = f"no outbound connector services {domain}: Microsoft 365 delivers by DNS, to the MX of {domain}"
+    return OutboundRoute(recipient, "mx", f"MX of {domain}", None, None, "outbound.mx", why)
