@@ -6,11 +6,35 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..datafile import LabDataError, Table, load_toml, parse_email, parse_ip
+from ..datafile import LabDataError, Table, load_toml, parse_domain, parse_email, parse_ip
+from ..policy.sharing import Viewer
 from ..world.loader import data_dir
-from .model import OUTCOMES, STEPS, TRACE_STATUSES, Changes, DnsChange, Expectation, Message, Scenario
+from ..world.model import ANONYMOUS
+from .model import (
+    ACCESS_LEVELS,
+    MECHANISMS,
+    OUTCOMES,
+    STEPS,
+    TRACE_STATUSES,
+    CalendarCheck,
+    CalendarExpectation,
+    Changes,
+    DnsChange,
+    Expectation,
+    Message,
+    Scenario,
+)
 
 _EMAIL = "an email address such as alex@contoso.com"
+_VIEWER = (
+    "a person's address (pat@fabrikam.com), a domain for anyone there (fabrikam.com) "
+    "or Anonymous (anyone with the published link)"
+)
+# The keys that only make sense for one kind of scenario, to name the mix-up when they meet the other.
+_MAIL_EXPECT_KEYS = ("step", "reply", "error", "outcome", "trace", "header")
+_CALENDAR_EXPECT_KEYS = ("access", "mechanism", "why")
+_SENDING_ONLY = {"setup": ("recipients_sent_today", "freeze_clock"), "fix": ("device",)}
+_NOT_BOTH = "a scenario checks either a [calendar] or a send ([device] and [message]), not both"
 _TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _RDTYPES = ("A", "AAAA", "MX", "TXT", "CNAME", "PTR", "NS")
 
@@ -59,28 +83,71 @@ def load_scenario_file(name_or_path: str | Path) -> Scenario:
     world: str | Path = world_text
     if world_text.endswith(".toml"):
         world = (path.parent / world_text).resolve()
-    scenario = Scenario(
-        name=path.stem,
-        path=path,
-        title=top.str("title"),
-        objective=top.str("objective"),
-        complaint=top.str("complaint"),
-        hint=top.str("hint"),
-        explanation=top.str("explanation"),
-        world=world,
-        tags=tuple(top.str_list("tags", [])),
-        setup=_changes(top.table("setup", required=False), setup=True),
-        device=_device(top.table("device")),
-        message=_message(top.table("message")),
-        expect=_expectation(top.table("expect")),
-        fix=_changes(fix_table := top.table("fix"), setup=False, keep=("expect",)),
-        fix_expect=_expectation(fix_table.table("expect")),
-    )
+    is_calendar = top.has("calendar")
+    for key in ("device", "message"):
+        if is_calendar and top.has(key):
+            raise top.error(key, _NOT_BOTH)
+    title, objective, complaint = top.str("title"), top.str("objective"), top.str("complaint")
+    hint, explanation, tags = top.str("hint"), top.str("explanation"), tuple(top.str_list("tags", []))
+    setup_table = top.table("setup", required=False)
+    setup = _changes(setup_table, setup=True)
+    calendar = _calendar(top.table("calendar")) if is_calendar else None
+    device = {} if is_calendar else _device(top.table("device"))
+    message = None if is_calendar else _message(top.table("message"))
+    expect = _expectation(top.table("expect"), calendar=is_calendar)
+    fix_table = top.table("fix")
+    fix = _changes(fix_table, setup=False, keep=("expect",))
+    fix_expect = _expectation(fix_table.table("expect"), calendar=is_calendar)
     fix_table.done()
     top.done()
-    if not (scenario.fix.powershell or scenario.fix.dns or scenario.fix.device):
+    if is_calendar:
+        for where, table in (("setup", setup_table), ("fix", fix_table)):
+            for key in _SENDING_ONLY[where]:
+                if table.has(key):
+                    raise table.error(key, "only for a scenario that sends; a [calendar] one sends nothing")
+        if not fix.powershell:
+            raise LabDataError(path, "fix", "a calendar fix needs powershell changes")
+    elif not (fix.powershell or fix.dns or fix.device):
         raise LabDataError(path, "fix", "a fix needs powershell, dns or device changes")
-    return scenario
+    return Scenario(
+        name=path.stem,
+        path=path,
+        title=title,
+        objective=objective,
+        complaint=complaint,
+        hint=hint,
+        explanation=explanation,
+        world=world,
+        tags=tags,
+        setup=setup,
+        device=device,
+        message=message,
+        expect=expect,
+        fix=fix,
+        fix_expect=fix_expect,
+        calendar=calendar,
+    )
+
+
+def parse_viewer(text: str) -> Viewer:
+    """A person (pat@fabrikam.com), anyone at a domain (fabrikam.com) or Anonymous; ValueError otherwise."""
+    if text.strip().lower() == ANONYMOUS.lower():
+        return Viewer.anonymous()
+    if "@" in text:
+        return Viewer.person(parse_email(text))
+    return Viewer.organisation(parse_domain(text))
+
+
+def _calendar(t: Table) -> CalendarCheck:
+    check = CalendarCheck(
+        viewer=t.parsed("viewer", parse_viewer, _VIEWER),
+        owner=t.parsed("owner", parse_email, _EMAIL).lower(),
+    )
+    inside = check.owner.rpartition("@")[2]
+    if check.viewer.domain == inside:
+        raise t.error("viewer", f"expected someone outside {inside}: sharing is with other organisations")
+    t.done()
+    return check
 
 
 def _changes(t: Table, *, setup: bool, keep: tuple[str, ...] = ()) -> Changes:
@@ -166,7 +233,17 @@ def _message(t: Table) -> Message:
     return message
 
 
-def _expectation(t: Table) -> Expectation:
+def _expectation(t: Table, *, calendar: bool = False) -> Expectation | CalendarExpectation:
+    wrong_keys = _MAIL_EXPECT_KEYS if calendar else _CALENDAR_EXPECT_KEYS
+    for key in wrong_keys:
+        if t.has(key):
+            if calendar:
+                problem = "only for a scenario that sends; a [calendar] one takes access, mechanism, why"
+            else:
+                problem = "only for a [calendar] scenario; this one sends ([device] and [message])"
+            raise t.error(key, problem)
+    if calendar:
+        return _calendar_expectation(t)
     outcome_table = t.table("outcome", required=False)
     outcome = {}
     for address in outcome_table.keys():
@@ -185,5 +262,19 @@ def _expectation(t: Table) -> Expectation:
     )
     if not any((expectation.step, expectation.reply, expectation.error, outcome, expectation.trace, header)):
         raise LabDataError(t.file, t.path, "state at least one of step, reply, error, outcome, trace, header")
+    t.done()
+    return expectation
+
+
+def _calendar_expectation(t: Table) -> CalendarExpectation:
+    expectation = CalendarExpectation(
+        access=t.choice("access", ACCESS_LEVELS),
+        mechanism=t.choice("mechanism", MECHANISMS, None),
+        why=t.str("why", None),
+    )
+    if expectation.mechanism == "none" and expectation.access != "None":
+        raise t.error("mechanism", f'"none" goes with access "None"; {expectation.access} comes through one')
+    if expectation.access == "None" and expectation.mechanism not in (None, "none"):
+        raise t.error("mechanism", 'a viewer who sees nothing sees it through no mechanism: write "none"')
     t.done()
     return expectation

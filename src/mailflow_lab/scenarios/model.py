@@ -1,10 +1,13 @@
-"""A scenario as data: the broken setup, the device and message, what should happen, and the fix."""
+"""A scenario as data: the broken setup, a send (or a calendar look), what should happen, and the fix."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..policy.sharing import RELATIONSHIP, SHARING, Viewer
+from ..world.model import CALENDAR_ACCESS_LEVELS
 
 STEPS = ("connect", "EHLO", "STARTTLS", "TLS", "AUTH", "MAIL", "RCPT", "DATA")
 OUTCOMES = ("Inbox", "Junk Email", "quarantine", "pending", "rejected", "failed")
@@ -18,6 +21,8 @@ TRACE_STATUSES = (
     "GettingStatus",
     "none",
 )
+ACCESS_LEVELS = CALENDAR_ACCESS_LEVELS
+MECHANISMS = (SHARING, RELATIONSHIP, "none")  # "none": the viewer sees nothing, so no mechanism gave it
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,39 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class CalendarExpectation:
+    """What a viewer should see of a calendar: the access, and (if given) the mechanism and a text of why.
+
+    `step`, `reply` and `outcome` answer the questions a summary of a mail expectation asks, so the
+    expected-versus-observed table reads the same for both kinds.
+    """
+
+    access: str
+    mechanism: str | None = None  # "sharing policy", "organization relationship" or "none"
+    why: str | None = None
+
+    @property
+    def step(self) -> str | None:
+        return None
+
+    @property
+    def reply(self) -> str | None:
+        return None
+
+    @property
+    def outcome(self) -> dict[str, str]:
+        return {"access": self.access}
+
+
+@dataclass(frozen=True)
+class CalendarCheck:
+    """Whose calendar is looked at, and by whom (a person, anyone at a domain, or anyone with the link)."""
+
+    viewer: Viewer
+    owner: str
+
+
+@dataclass(frozen=True)
 class Message:
     to: tuple[str, ...]
     subject: str = "Lab scenario"
@@ -73,8 +111,14 @@ class Scenario:
     world: str | Path
     tags: tuple[str, ...]
     setup: Changes
-    device: dict[str, Any]
-    message: Message
-    expect: Expectation
+    device: dict[str, Any]  # empty for a calendar scenario
+    message: Message | None  # None for a calendar scenario
+    expect: Expectation | CalendarExpectation
     fix: Changes
-    fix_expect: Expectation
+    fix_expect: Expectation | CalendarExpectation
+    calendar: CalendarCheck | None = None  # a sharing scenario: what a viewer sees, instead of a send
+
+    @property
+    def kind(self) -> str:
+        """calendar (what a viewer sees of a calendar) or mail (a device sends a message)."""
+        return "calendar" if self.calendar else "mail"

@@ -1,4 +1,4 @@
-"""Running a scenario in a lab: break it, send, observe, compare; then fix it and compare again."""
+"""Running a scenario in a lab: break it, send (or look at a calendar), compare; fix it, compare again."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..device import Device, SendResult
+from ..policy.sharing import WHAT_IS_SEEN, CalendarView
 from .loader import load_scenario_file
-from .model import Changes, Expectation, Scenario
+from .model import CalendarExpectation, Changes, Expectation, Scenario
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -30,11 +31,40 @@ class Observation:
 
 
 @dataclass
+class CalendarObservation:
+    """What the viewer of a calendar scenario saw: the access, the mechanism that gave it, and why.
+
+    `reply`, `error` and `outcome` answer what a summary of a mail observation asks, so the
+    expected-versus-observed table reads the same for both kinds.
+    """
+
+    viewer: str
+    owner: str
+    access: str
+    mechanism: str | None
+    rule: str
+    why: str
+    lines: list[str] = field(default_factory=list)  # the owner's appointments as the viewer sees them
+
+    @property
+    def reply(self) -> str | None:
+        return None
+
+    @property
+    def error(self) -> str | None:
+        return None
+
+    @property
+    def outcome(self) -> dict[str, str]:
+        return {"access": self.access}
+
+
+@dataclass
 class ScenarioResult:
     scenario: Scenario
-    broken: Observation
+    broken: Observation | CalendarObservation
     broken_mismatches: list[str]
-    fixed: Observation | None = None
+    fixed: Observation | CalendarObservation | None = None
     fixed_mismatches: list[str] = field(default_factory=list)
 
     @property
@@ -96,6 +126,8 @@ def build_device(lab: Lab, fields: dict[str, Any]) -> Device:
 def send(lab: Lab, scenario: Scenario, device: Device) -> SendResult:
     """Send the scenario's message (count times); the last result is the one that is judged."""
     message = scenario.message
+    if message is None:
+        raise ScenarioError(f"{scenario.name}: a [calendar] scenario sends no message")
     attachment = b"x" * (message.size_kb * 1024) if message.size_kb else None
     result: SendResult | None = None
     for _ in range(message.count):
@@ -135,8 +167,25 @@ def observe(
     )
 
 
-def compare(expect: Expectation, seen: Observation) -> list[str]:
+def observe_calendar(view: CalendarView) -> CalendarObservation:
+    """A calendar view in the terms a calendar expectation uses."""
+    return CalendarObservation(
+        viewer=view.viewer.label,
+        owner=view.owner,
+        access=view.access,
+        mechanism=view.mechanism,
+        rule=view.rule,
+        why=view.why,
+        lines=view.lines(),
+    )
+
+
+def compare(expect: Expectation | CalendarExpectation, seen: Observation | CalendarObservation) -> list[str]:
     """Each stated expectation against what happened, as readable mismatch lines."""
+    if isinstance(expect, CalendarExpectation) and isinstance(seen, CalendarObservation):
+        return compare_calendar(expect, seen)
+    if not (isinstance(expect, Expectation) and isinstance(seen, Observation)):
+        raise TypeError(f"cannot compare {type(expect).__name__} with {type(seen).__name__}")
     problems = []
     if expect.step and seen.step != expect.step:
         problems.append(f"expected to stop at {expect.step}, stopped at {seen.step}")
@@ -159,8 +208,28 @@ def compare(expect: Expectation, seen: Observation) -> list[str]:
     return problems
 
 
+def compare_calendar(expect: CalendarExpectation, seen: CalendarObservation) -> list[str]:
+    """What the viewer should see against what they see, as readable mismatch lines."""
+    problems = []
+    if seen.access != expect.access:
+        problems.append(
+            f"expected {seen.viewer} to see {WHAT_IS_SEEN[expect.access]} ({expect.access}), "
+            f"sees {WHAT_IS_SEEN[seen.access]} ({seen.access})"
+        )
+    if expect.mechanism == "none" and seen.mechanism:
+        problems.append(f"expected no mechanism to give access, got the {seen.mechanism}")
+    elif expect.mechanism and expect.mechanism != "none" and seen.mechanism != expect.mechanism:
+        problems.append(f"expected access through the {expect.mechanism}, got {seen.mechanism or 'none'}")
+    if expect.why and expect.why not in seen.why:
+        problems.append(f"expected the reason to mention {expect.why!r}, got {seen.why!r}")
+    return problems
+
+
 def run_scenario(scenario: Scenario | str, *, fix: bool = True) -> ScenarioResult:
-    """Run a scenario in a fresh lab: broken (and, with `fix`, then fixed in the same lab)."""
+    """Run a scenario in a fresh lab: broken (and, with `fix`, then fixed in the same lab).
+
+    A calendar scenario looks at the calendar instead of sending: after the setup, and after the fix.
+    """
     from ..lab import Lab
     from .session import LoadedScenario
 

@@ -6,8 +6,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..device import SendResult
-from .model import Expectation, Scenario
-from .runner import Observation, apply_changes, build_device, compare, observe, send
+from ..policy.sharing import CalendarView, calendar_view
+from .model import CalendarExpectation, Expectation, Scenario
+from .runner import (
+    CalendarObservation,
+    Observation,
+    ScenarioError,
+    apply_changes,
+    build_device,
+    compare,
+    observe,
+    observe_calendar,
+    send,
+)
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -15,7 +26,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class LoadedScenario:
-    """The scenario's broken setup applied to `lab`; the device settings may be changed by the learner."""
+    """The scenario's broken setup applied to `lab`; the device settings may be changed by the learner.
+
+    A calendar scenario has no device: it looks at what its viewer sees of the calendar (`look`).
+    """
 
     lab: Lab
     scenario: Scenario
@@ -40,18 +54,39 @@ class LoadedScenario:
 
     def send(self) -> SendResult:
         """Send the scenario's message with the device as it is configured now."""
+        if self.scenario.calendar:
+            raise ScenarioError(
+                f"{self.scenario.name}: a [calendar] scenario sends no message (look() instead)"
+            )
         return send(self.lab, self.scenario, build_device(self.lab, self.device))
 
-    def attempt(self, expect: Expectation) -> tuple[SendResult, Observation, list[str]]:
-        """Send once as configured now; what happened, and how it differs from `expect`."""
+    def look(self) -> CalendarView:
+        """A calendar scenario: what its viewer sees of the owner's calendar in the lab's tenant now."""
+        check = self.scenario.calendar
+        if check is None:
+            raise ScenarioError(f"{self.scenario.name}: not a [calendar] scenario (it sends a message)")
+        try:
+            return calendar_view(self.lab.world.tenant, check.viewer, check.owner)
+        except KeyError:
+            raise ScenarioError(f"{self.scenario.name}: calendar.owner: no mailbox {check.owner}") from None
+
+    def attempt(
+        self, expect: Expectation | CalendarExpectation
+    ) -> tuple[SendResult | CalendarView, Observation | CalendarObservation, list[str]]:
+        """Send once (or look at the calendar) as things are now; what happened, and how it differs."""
+        if self.scenario.calendar:
+            view = self.look()
+            seen_view = observe_calendar(view)
+            return view, seen_view, compare(expect, seen_view)
+        mail = self.scenario.expect, self.scenario.fix_expect
         traced = {(r.message_trace_id, r.recipient_address) for r in self.lab.message_trace()}
         result = self.send()
-        names = set(self.scenario.expect.header) | set(self.scenario.fix_expect.header)
+        names = {name for e in mail if isinstance(e, Expectation) for name in e.header}
         seen = observe(self.lab, result, traced, names)
         return result, seen, compare(expect, seen)
 
-    def check(self) -> tuple[SendResult, list[str]]:
-        """Send again and compare with the fixed outcome: no mismatches means the ticket is solved."""
+    def check(self) -> tuple[SendResult | CalendarView, list[str]]:
+        """Send again (or look again) and compare with the fixed outcome: no mismatches means solved."""
         result, _seen, mismatches = self.attempt(self.scenario.fix_expect)
         return result, mismatches
 

@@ -7,24 +7,34 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ..policy.sharing import CalendarView
+
 if TYPE_CHECKING:
     from ..lab import Lab
     from ..scenarios.session import LoadedScenario
 
 _DNS_HELP = "one change a line: NAME TYPE VALUE, e.g. contoso.com TXT v=spf1 ip4:203.0.113.10 -all"
+_MAIL_EXAMPLE = "Set-CASMailbox -Identity alex -SmtpClientAuthenticationDisabled $false"
+_SHARING_EXAMPLE = "Set-OrganizationRelationship -Identity Fabrikam -FreeBusyAccessLevel LimitedDetails"
 
 
 class BreakFix:
-    """Shows the ticket, takes cmdlet lines, DNS changes and device settings, and checks the fix."""
+    """Shows the ticket, takes cmdlet lines, DNS changes and device settings, and checks the fix.
+
+    A calendar (sharing) scenario shows what its viewer sees of the calendar instead of a send, and
+    takes cmdlet lines only.
+    """
 
     def __init__(self, lab: Lab, scenario: LoadedScenario | str) -> None:
         self.lab = lab
         self.session = lab.load_scenario(scenario) if isinstance(scenario, str) else scenario
-        first = self.session.send()
-        self.ticket = widgets.HTML(self._ticket_html(first))
+        calendar = self.session.scenario.calendar is not None
+        if calendar:
+            self.ticket = widgets.HTML(self._calendar_ticket_html(self.session.look()))
+        else:
+            self.ticket = widgets.HTML(self._ticket_html(self.session.send()))
         self.powershell = widgets.Textarea(
-            placeholder="PowerShell, one line each, e.g. Set-CASMailbox -Identity alex "
-            "-SmtpClientAuthenticationDisabled $false",
+            placeholder=f"PowerShell, one line each, e.g. {_SHARING_EXAMPLE if calendar else _MAIL_EXAMPLE}",
             layout=widgets.Layout(width="100%", height="80px"),
         )
         self.dns = widgets.Textarea(placeholder=_DNS_HELP, layout=widgets.Layout(width="100%", height="50px"))
@@ -42,13 +52,13 @@ class BreakFix:
         self.solved = False
         self.check_button.on_click(lambda _b: self.check())
         self.hint_button.on_click(lambda _b: self.show_hint())
+        mail_only = [] if calendar else [self.dns, widgets.HBox([self.server, self.port, self.tls])]
         self.widget = widgets.VBox(
             [
                 self.ticket,
                 widgets.HTML("<b>Your changes</b>"),
                 self.powershell,
-                self.dns,
-                widgets.HBox([self.server, self.port, self.tls]),
+                *mail_only,
                 widgets.HBox([self.check_button, self.hint_button]),
                 self.output,
             ]
@@ -63,6 +73,16 @@ class BreakFix:
             f"<p><i>“{html.escape(scenario.complaint)}”</i></p>"
             f"<p>What the device got: <code>{html.escape(error)}</code><br>"
             f"Where it went: {html.escape(outcome)}</p>"
+        )
+
+    def _calendar_ticket_html(self, view: CalendarView) -> str:
+        scenario = self.session.scenario
+        whose = f"What {view.viewer.label} sees of {view.owner}'s calendar:"
+        return (
+            f"<h4>{html.escape(scenario.title)}</h4>"
+            f"<p><i>“{html.escape(scenario.complaint)}”</i></p>"
+            f"<p>{html.escape(whose)}</p>"
+            f"{_view_html(view)}"
         )
 
     def show_hint(self) -> None:
@@ -82,18 +102,25 @@ class BreakFix:
             if problem:
                 self.output.value = f'<p style="color:#b00020">{html.escape(problem)}</p>'
                 return False
-        self.session.device.update(server=self.server.value, port=self.port.value, tls=self.tls.value)
+        if self.session.scenario.calendar is None:
+            self.session.device.update(server=self.server.value, port=self.port.value, tls=self.tls.value)
         result, mismatches = self.session.check()
         self.powershell.value = self.dns.value = ""
         self.solved = not mismatches
+        # A calendar scenario shows what the viewer sees now; a send, the server's last reply.
+        if isinstance(result, CalendarView):
+            now, reply = _view_html(result), ""
+        else:
+            now, reply = "", f" <code>{html.escape(str(result.reply))}</code>"
         if self.solved:
             self.output.value = (
-                f'<p style="color:#2b6e2b"><b>Solved.</b> <code>{html.escape(str(result.reply))}</code></p>'
+                f'<p style="color:#2b6e2b"><b>Solved.</b>{reply}</p>{now}'
                 f"<p>{html.escape(self.session.explanation)}</p>"
             )
         else:
             items = "".join(f"<li>{html.escape(m)}</li>" for m in mismatches)
-            self.output.value = f"<p><b>Not yet.</b></p><ul>{items}</ul>"
+            seen = f"<p>What they see now:</p>{now}" if now else ""
+            self.output.value = f"<p><b>Not yet.</b></p><ul>{items}</ul>{seen}"
         return self.solved
 
     def _apply_dns(self, line: str) -> str | None:
@@ -118,6 +145,15 @@ class BreakFix:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _view_html(view: CalendarView) -> str:
+    """The access, why, and the calendar as the viewer sees it (an empty calendar said so)."""
+    lines = "\n".join(view.lines()) or "(an empty calendar)"
+    return (
+        f"<p><b>{html.escape(view.sees)}</b> ({html.escape(view.access)}): {html.escape(view.why)}</p>"
+        f"<pre>{html.escape(lines)}</pre>"
+    )
 
 
 def _same_kind(existing: str, new: str) -> bool:
