@@ -84,9 +84,9 @@ def test_bad_port_is_refused_by_argparse(capsys) -> None:  # type: ignore[no-unt
     assert "expected a port from 0 to 65535" in capsys.readouterr().err
 
 
-def _start_serve(state: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def _start_serve(state: Path, *options: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     process = subprocess.Popen(
-        _command("serve", "--state", str(state)),
+        _command("serve", "--state", str(state), *options),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -147,3 +147,64 @@ def test_ps_changes_reach_a_running_serve(tmp_path: Path) -> None:
 def test_ps_without_a_lab_says_so(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["ps", "--state", str(tmp_path), "Get-TransportConfig"]) == 2
     assert "holds no lab" in capsys.readouterr().err
+
+
+def test_report_of_a_state_folder_in_text_and_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from mailflow_lab import Lab
+
+    state = tmp_path / "state"
+    with Lab.start(state_dir=state) as lab:
+        lab.device("Lobby scanner").send(lab, to="alex@contoso.com", subject="Scan")
+        lab.device("Warehouse printer").send(lab, to="pat@fabrikam.com", subject="Invoice")
+    assert main(["report", "--state", str(state)]) == 0
+    text = capsys.readouterr().out
+    assert "== lobby-scanner.local at 203.0.113.10 (1 session)" in text
+    assert "[works] SMTP AUTH client submission (recommended)" in text
+    assert "550 5.7.64 TenantAttribution; Relay Access Denied" in text
+    assert main(["report", "--state", str(state), "--json"]) == 0
+    devices = {d["device"]["ehlo"]: d for d in json.loads(capsys.readouterr().out)["devices"]}
+    assert devices["lobby-scanner.local"]["recommended"] == "smtp-auth"
+    assert devices["warehouse-printer.local"]["usable_today"] == []
+    relay = next(o for o in devices["warehouse-printer.local"]["options"] if o["option"] == "relay")
+    assert relay["status"] == "blocked" and relay["blockers"][0]["rule"] == "readiness.no-connector"
+
+
+def test_report_without_sessions_says_so(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from mailflow_lab import Lab
+
+    with Lab.start(state_dir=tmp_path / "state"):
+        pass
+    assert main(["report", "--state", str(tmp_path / "state")]) == 0
+    assert "No device has talked to the lab" in capsys.readouterr().out
+    assert main(["report", "--state", str(tmp_path / "nothing")]) == 2
+
+
+def test_serve_listen_points_the_lab_dns_at_the_lab_and_reports_devices(tmp_path: Path) -> None:
+    """--listen on loopback (tests never listen elsewhere), with ports given: no standard port is taken."""
+    state = tmp_path / "state"
+    process, endpoints = _start_serve(
+        state, "--listen", "127.0.0.1", "--submission-port", "0", "--mx-port", "0", "--dns-port", "0"
+    )
+    try:
+        dns_port = int(endpoints["lab DNS"].rsplit(":", 1)[1])
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port = ["127.0.0.1"], dns_port
+        for name in (
+            "smtp.office365.com",
+            "smtp-legacy.office365.com",
+            "contoso-com.mail.protection.outlook.com",
+        ):
+            assert [r.address for r in resolver.resolve(name, "A")] == ["127.0.0.1"], name
+        host, port = endpoints["contoso-com.mail.protection.outlook.com:25"].split(":")
+        with smtplib.SMTP(host, int(port), local_hostname="mfp.office.local", timeout=10) as client:
+            client.sendmail("printer@contoso.com", ["alex@contoso.com"], b"Subject: LAN\r\n\r\nhi\r\n")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "WARNING" not in err  # loopback: nothing to warn about
+    report = subprocess.run(
+        _command("report", "--state", str(state)), capture_output=True, text=True, check=True
+    )
+    assert "== mfp.office.local at 127.0.0.1 (1 session)" in report.stdout
+    assert "[works] Direct send (recommended)" in report.stdout

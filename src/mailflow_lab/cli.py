@@ -1,4 +1,4 @@
-"""The `mailflow-lab` command: serve a lab, read its message trace, check a world file."""
+"""The `mailflow-lab` command: serve a lab, read its trace and device readiness, check a world file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (LabDataError, FileNotFoundError, KeyError) as exc:
+    except (LabDataError, OSError, KeyError) as exc:  # OSError: a port in use, no such folder
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"mailflow-lab: {message}", file=sys.stderr)
         return 2
@@ -42,9 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--state", type=Path, help="folder for mailboxes and trace (default: a new temp folder)"
     )
-    serve.add_argument("--submission-port", type=_port, default=0, help="port for smtp.office365.com:587")
-    serve.add_argument("--mx-port", type=_port, default=0, help="port for the tenant MX (port 25)")
-    serve.add_argument("--dns-port", type=_port, default=0, help="port for the lab DNS (UDP and TCP)")
+    serve.add_argument(
+        "--listen",
+        metavar="ADDR",
+        help="listen on this address, not loopback, so real devices on your network can send to the lab "
+        "(prints a warning; tries ports 587, 25 and 53 first)",
+    )
+    default_ports = " (default: any free port; with --listen the standard port when it can be had)"
+    serve.add_argument(
+        "--submission-port", type=_port, help="port for smtp.office365.com:587" + default_ports
+    )
+    serve.add_argument("--mx-port", type=_port, help="port for the tenant MX (port 25)" + default_ports)
+    serve.add_argument("--dns-port", type=_port, help="port for the lab DNS (UDP and TCP)" + default_ports)
     serve.add_argument(
         "--advertise-xclient",
         action="store_true",
@@ -56,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--state", type=Path, required=True, help="the lab's state folder")
     trace.add_argument("--json", action="store_true", help="print JSON instead of a table")
     trace.set_defaults(run=_trace)
+
+    report = commands.add_parser(
+        "report", help="device readiness: which of the three options each device seen can use, and fixes"
+    )
+    report.add_argument("--state", type=Path, required=True, help="the lab's state folder")
+    report.add_argument("--json", action="store_true", help="print JSON instead of text")
+    report.set_defaults(run=_report)
 
     ps = commands.add_parser("ps", help="run Exchange Online PowerShell lines against a lab's tenant")
     ps.add_argument("--state", type=Path, required=True, help="the lab's state folder")
@@ -93,31 +110,72 @@ def _port(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .lab import Lab  # the servers load only for this command
+    from .lab import SUBMISSION_HOSTS, Lab  # the servers load only for this command
+    from .listening import choose_port, is_unspecified, point_names_at
+    from .smtp.servers import exposure_warning
 
     state = args.state or Path(tempfile.mkdtemp(prefix="mailflow-lab-"))
     world = load_world(args.world)
     mx_host = f"{world.tenant.accepted_domains[0].name.replace('.', '-')}.mail.protection.outlook.com"
-    ports = {("smtp.office365.com", 587): args.submission_port, (mx_host, 25): args.mx_port}
+    host = args.listen or "127.0.0.1"
+    notes: list[str] = []
+
+    def port_for(given: int | None, standard: int, what: str, udp_too: bool = False) -> int:
+        if given is not None or args.listen is None:
+            return given or 0
+        choice = choose_port(host, standard, udp_too=udp_too)
+        if choice.problem:
+            notes.append(f"{what}: {choice.problem}; a free port is used instead (below)")
+        return choice.port
+
+    ports = {
+        ("smtp.office365.com", 587): port_for(args.submission_port, 587, "smtp.office365.com:587"),
+        (mx_host, 25): port_for(args.mx_port, 25, f"{mx_host}:25"),
+    }
+    dns_port = port_for(args.dns_port, 53, "lab DNS", udp_too=True)
+    warning = exposure_warning(host)
+    if warning:
+        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with Lab.start(
-        args.world,
-        state_dir=state,
-        ports=ports,
-        dns_port=args.dns_port,
-        advertise_xclient=args.advertise_xclient,
-    ) as lab:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exposure warning is printed above, once
+        lab = Lab.start(
+            args.world, state_dir=state, ports=ports, dns_port=dns_port, host=host,
+            advertise_xclient=args.advertise_xclient,
+        )  # fmt: skip
+    with lab:
         ca_path = lab.ca.write_ca(state / "lab-ca.pem")
         print(f"mailflow-lab: world {lab.world.name!r}, state in {state}", flush=True)
-        for (host, port), (address, bound) in sorted(lab.endpoints().items()):
-            print(f"{host}:{port} -> {address}:{bound}", flush=True)
+        for (name, port), (address, bound) in sorted(lab.endpoints().items()):
+            print(f"{name}:{port} -> {address}:{bound}", flush=True)
         print(f"lab DNS -> {lab.dns_server[0]}:{lab.dns_server[1]}", flush=True)
         print(f"lab CA certificate: {ca_path}", flush=True)
+        if args.listen is not None:
+            for note in notes:
+                print(f"note: {note}", flush=True)
+            if is_unspecified(host):
+                every = "note: listening on every interface: the lab DNS keeps Microsoft's addresses "
+                print(
+                    every + "(give --listen one address of this machine to point names at the lab)",
+                    flush=True,
+                )
+            else:
+                names = point_names_at(lab.runtime.dns, [*SUBMISSION_HOSTS, lab.mx_host], host)
+                print(f"lab DNS answers {', '.join(names)} with {host}", flush=True)
+            print(f"devices: point them here, then: mailflow-lab report --state {state}", flush=True)
         print("ready; Ctrl-C to stop", flush=True)
         stop.wait()
     print("mailflow-lab: stopped", flush=True)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .readiness import readiness_report
+
+    report = readiness_report(Path(args.state))
+    print(report.to_json() if args.json else report.text())
     return 0
 
 

@@ -24,6 +24,7 @@ from .leftovers import make_owned_state_dir, remove_orphans
 from .mailstore import MailStore
 from .policy.session import SessionLimits
 from .runtime import LabRuntime
+from .sessions import SESSIONS_FILE, SessionLog
 from .smtp.mailfilter import FilterHandler
 from .smtp.mx import MXHandler
 from .smtp.outside import OutsideHandler
@@ -107,6 +108,7 @@ class Lab:
         state = Path(state_dir) if state_dir else make_owned_state_dir()
         runtime = open_state(state, world, write=True)
         runtime.advertise_xclient = advertise_xclient
+        runtime.session_log = SessionLog(state / SESSIONS_FILE)
         loaded, clock = runtime.world, runtime.clock
         ca = LabCA.load_or_create(tls_cache) if tls_cache else LabCA.load_or_create()
         submission_tls = ca.server_context(list(SUBMISSION_HOSTS), min_version=ssl.TLSVersion.TLSv1)
@@ -136,6 +138,7 @@ class Lab:
                 )
                 plan.append((mail_filter.host, 25, handler, None))
             for name, port, handler, context in plan:
+                handler.served_as = (name, port)
                 runtime.endpoints[(name, port)] = servers.add_endpoint(
                     handler,
                     fqdn=handler.fqdn,

@@ -12,6 +12,7 @@ from pathlib import Path
 from .clock import LabClock
 from .labdns.resolver import LabDNS
 from .mailstore import MailStore
+from .sessions import SessionLog
 from .tokens import TokenIssuer
 from .trace import MessageTrace
 from .world.model import World
@@ -49,6 +50,7 @@ class LabRuntime:
     advertise_xclient: bool = False
     tenant_seen: float = 0.0
     errors: list[str] = field(default_factory=list)  # unexpected errors in sessions, for tests and teachers
+    session_log: SessionLog | None = None  # every SMTP session, recorded as it closes (sessions.jsonl)
 
     def save_tenant(self) -> None:
         """Write the tenant's settings to the state folder, for other processes on the same state."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
 from hostile_kit import MX, SCANNER, SUBMISSION, Wire
 
 from mailflow_lab import Device, Lab
+from mailflow_lab.readiness import lab_readiness
+from mailflow_lab.sessions import load_sessions
 from mailflow_lab.tokens import xoauth2_initial_response
 
 ALEX = ("alex@contoso.com", "Alex#2026")
@@ -28,6 +31,13 @@ def forms(secret: str, user: str) -> set[str]:
     plain = base64.b64encode(f"\0{user}\0{secret}".encode()).decode()
     xoauth2 = xoauth2_initial_response(user, secret)
     return {secret, b64, b64.upper(), plain, plain.upper(), xoauth2, xoauth2[:40], b64.rstrip("=")}
+
+
+def wait_for_sessions(lab: Lab, count: int) -> None:
+    """Sessions are recorded as the server sees them close, a moment after the client hung up."""
+    deadline = time.monotonic() + 10
+    while len(load_sessions(lab.state_dir)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -110,11 +120,20 @@ def test_secrets_stay_out_of_logs_transcripts_trace_and_state(
         if path.is_file() and path.name != "tenant.json"
     }
     assert Path(lab.state_dir, "trace.jsonl") in state_files
+    # The session records (sessions.jsonl, read by `mailflow-lab report`) name the mechanisms and the user
+    # names tried, never what followed them; the loop below checks every secret against them too.
+    wait_for_sessions(lab, 10)
+    state_files[Path(lab.state_dir, "sessions.jsonl")] = Path(lab.state_dir, "sessions.jsonl").read_text()
+    recorded = [r for r in load_sessions(lab.state_dir) if r.auth]
+    assert {a.mechanism for r in recorded for a in r.auth} >= {"LOGIN", "PLAIN", "XOAUTH2"}
+    assert any(a.user == SCANNER[0] and a.reply and a.reply.code == 535 for r in recorded for a in r.auth)
+    readiness = lab_readiness(lab).to_json() + lab_readiness(lab).text()
     for secret in sorted(secrets):
         assert secret not in logged, f"a secret in the logs: {secret!r}"
         assert secret not in shown, f"a secret in a transcript or result: {secret!r}"
         assert secret not in traced, f"a secret in the message trace: {secret!r}"
         assert secret not in errors, f"a secret in lab.runtime.errors: {secret!r}"
+        assert secret not in readiness, f"a secret in the readiness report: {secret!r}"
         for path, text in state_files.items():
             assert secret not in text, f"a secret in {path}"
     # The credential store does hold the lab passwords (and only there); tokens are never stored.

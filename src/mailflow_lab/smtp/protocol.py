@@ -16,6 +16,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 from ..policy import replies as R
 from ..policy import session as limits_policy
 from ..policy.session import SessionLimits
+from ..sessions import AuthAttempt, SessionRecord, address_of
 from . import translate
 from .connections import ConnectionTable
 
@@ -48,6 +49,7 @@ class EndpointHandler:
     """
 
     fqdn: str
+    served_as: tuple[str, int] = ("", 0)  # the world (host name, port) this handler answers for
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
@@ -114,6 +116,9 @@ class LabSMTP(SMTP):
         self._protocol_errors = 0
         self._command: str | None = None  # the command being answered (for aiosmtpd's address wording)
         self._handshaking = False  # in a STARTTLS handshake: no plaintext reply may go out
+        self.record: SessionRecord | None = None  # what this session shows of its client (sessions.py)
+        self._verb: str | None = None  # the command being answered, for the record
+        self._first_bytes = True  # nothing read yet on this connection
         # Every command counts against SessionLimits.max_commands (unknown ones count as protocol errors).
         self._smtp_methods = {name: self._counted(method) for name, method in self._smtp_methods.items()}
 
@@ -126,6 +131,7 @@ class LabSMTP(SMTP):
             peer = transport.get_extra_info("peername") or ("", 0)
             self.facts.peer_ip = str(peer[0])
             self.facts.client_ip = self.event_handler.default_client_ip()
+            self._open_record(transport)
             refusal = self._connections.admit(self.facts.client_ip)
             if refusal is None:
                 self._counted_as = self.facts.client_ip
@@ -142,6 +148,7 @@ class LabSMTP(SMTP):
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
+            self._close_record()
             if self._counted_as is not None:
                 self._connections.release(self._counted_as)
                 self._counted_as = None
@@ -162,6 +169,17 @@ class LabSMTP(SMTP):
         # ConnectionInactivityTimeout counts silence: any byte (a slow DATA upload too) restarts it.
         if self.transport is not None:
             self._reset_timeout()
+        if self._first_bytes and not self.facts.tls_active:
+            self._first_bytes = False
+            # A TLS record header (handshake 0x16, version 3.x) as the very first bytes on a port that
+            # starts in plain text: the client began TLS at once, as a device set to port 465 / "SSL" does.
+            # Lab choice: record it and close without a reply (the client could not read one); Microsoft
+            # 365 offers no implicit TLS at all, so the device fails there too.
+            if data[:2] == b"\x16\x03":
+                if self.record is not None:
+                    self.record.implicit_tls = True
+                self._hang_up()
+                return
         super().data_received(data)
 
     def _timeout_cb(self) -> None:
@@ -198,6 +216,8 @@ class LabSMTP(SMTP):
                 self._hang_up()
             return
         line = translate.reply_line(status, self._command)
+        if self.record is not None:
+            self.record.reply(self._verb, line)
         try:
             await super().push(line)
         except ConnectionError:
@@ -213,6 +233,7 @@ class LabSMTP(SMTP):
         @functools.wraps(method)
         async def counted(arg: Any) -> None:
             self._commands += 1
+            self._verb = method.__name__.removeprefix("smtp_")
             refusal = limits_policy.command_refusal(self._commands, self.limits)
             if refusal is not None:
                 await self.refuse_and_close(refusal.reply)
@@ -261,6 +282,8 @@ class LabSMTP(SMTP):
         if self.facts.tls_active:
             await self.push(R.Reply(503, "5.5.1", "TLS already active"))
             return
+        if self.record is not None:
+            self.record.starttls = True
         if arg or not self.tls_context:
             await super().smtp_STARTTLS(arg)  # its 501 or 454, in Exchange's words (see push)
             return
@@ -287,6 +310,8 @@ class LabSMTP(SMTP):
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            if self.record is not None:
+                self.record.tls_failed = True
             raise TLSSetupException() from error
         finally:
             self._handshaking = False
@@ -295,6 +320,8 @@ class LabSMTP(SMTP):
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
         self._command = "MAIL"
+        if self.record is not None:
+            self.record.mail(address_of(arg))
         try:
             await super().smtp_MAIL(translate.strip_params(arg, translate.DSN_MAIL_PARAMS, binarymime=True))
         finally:
@@ -304,6 +331,8 @@ class LabSMTP(SMTP):
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
         self._command = "RCPT"
+        if self.record is not None:
+            self.record.rcpt(address_of(arg))
         try:
             await super().smtp_RCPT(translate.strip_params(arg, translate.DSN_RCPT_PARAMS))
         finally:
@@ -347,11 +376,58 @@ class LabSMTP(SMTP):
             return
         mechanism, _, initial = arg.partition(" ")
         self.facts.auth_mechanisms_tried.append(mechanism.upper())
+        if self.record is not None:
+            self.record.auth.append(AuthAttempt(mechanism.upper()[:20]))
         try:
             status = await self.event_handler.auth(self, mechanism.upper(), initial.strip() or None)
         except _ChallengeLineTooLong:
             status = R.LINE_TOO_LONG
         await self.push(status)
+
+    def note_auth_user(self, user: str | None) -> None:
+        """The user name an AUTH named, for the session record: only a well-formed address is kept.
+
+        A user name is no secret, but a client may put anything there (its password, by mistake): what does
+        not look like an address (user@domain, printable, no spaces) is left out.
+        """
+        if self.record is None or not self.record.auth or not user:
+            return
+        local, at, domain = user.partition("@")
+        if at and local and "." in domain and user.isprintable() and " " not in user and len(user) <= 254:
+            self.record.auth[-1].user = user.lower()
+
+    # -- the session record --------------------------------------------------------------------------
+    def _open_record(self, transport: asyncio.BaseTransport) -> None:
+        handler = self.event_handler
+        runtime = handler.runtime
+        if getattr(runtime, "session_log", None) is None:
+            return
+        host, port = getattr(handler, "served_as", ("", 0))
+        sockname = transport.get_extra_info("sockname") or ("", 0)
+        self.record = SessionRecord(
+            endpoint=host or getattr(handler, "fqdn", ""),
+            port=port or int(sockname[1]),
+            started=runtime.clock.now().isoformat(timespec="seconds"),
+            listen=f"{sockname[0]}:{sockname[1]}",
+            peer_ip=self.facts.peer_ip,
+        )
+
+    def _close_record(self) -> None:
+        """Once per session, as it closes (connection_lost may come twice after a failed handshake)."""
+        record, self.record = self.record, None
+        if record is None:
+            return
+        facts = self.facts
+        record.ended = self.event_handler.runtime.clock.now().isoformat(timespec="seconds")
+        record.client_ip, record.xclient, record.ehlo = facts.client_ip, facts.xclient, facts.helo
+        record.tls_version, record.tls_cipher = facts.tls_version, facts.tls_cipher
+        record.cert_names = list(facts.cert_names)
+        record.login = facts.identity
+        record.commands = self._commands
+        try:
+            self.event_handler.runtime.session_log.append(record)
+        except OSError as error:
+            self.event_handler.runtime.errors.append(f"session record not written: {error}")
 
     async def challenge(self, line: str) -> str | None:
         """Send a raw 334 line, read the client's answer; None when the client aborted with '*' or left."""

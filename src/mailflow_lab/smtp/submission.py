@@ -61,6 +61,7 @@ class SubmissionHandler(EndpointHandler):
             username = _b64(initial) if initial else await _ask(server, R.AUTH_LOGIN_USERNAME)
             if username is None:
                 return R.AUTH_ABORTED
+            server.note_auth_user(username)
             password = await _ask(server, R.AUTH_LOGIN_PASSWORD)
             if password is None:
                 return R.AUTH_ABORTED
@@ -73,6 +74,7 @@ class SubmissionHandler(EndpointHandler):
                 username, token = parse_xoauth2(blob)
             except ValueError:
                 return R.AUTH_BAD_BASE64
+            server.note_auth_user(username)
             check = self.runtime.tokens.validate(token, username)
             outcome = policy.authenticate_oauth(self.runtime.world.tenant, username, check.problem)
         if outcome.identity is None:

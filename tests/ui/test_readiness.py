@@ -1,0 +1,64 @@
+"""The readiness view: a card per device with its options, blockers and fixes, from a real lab's sessions."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import ipywidgets as widgets
+import pytest
+
+from mailflow_lab import Device, Lab
+from mailflow_lab.readiness import lab_readiness
+from mailflow_lab.ui.readiness import readiness_html, readiness_view
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    with Lab.start(state_dir=tmp_path / "s") as running:
+        yield running
+
+
+def text_of(markup: str) -> str:
+    plain = re.sub(r"<[^>]+>", " ", markup)
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#x27;", "'"), ("&amp;", "&")):
+        plain = plain.replace(entity, char)
+    return " ".join(plain.split())
+
+
+def wait_for_sessions(lab: Lab, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(lab.runtime.session_log.records()) < count and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.05)
+
+
+def test_an_empty_lab_says_no_device_yet(lab: Lab) -> None:
+    view = readiness_view(lab)
+    assert isinstance(view, widgets.HTML)
+    assert "No device has talked to the lab" in view.value
+
+
+def test_each_device_shows_its_verdicts_fixes_and_settings(lab: Lab) -> None:
+    view = readiness_view(lab)
+    lab.device("Lobby scanner").send(lab, to="alex@contoso.com", subject="Scan")
+    alex = Device("Alex's app", server="smtp.office365.com", port=587, tls="starttls",
+                  username="alex@contoso.com", password="Alex#2026", sender="alex@contoso.com")  # fmt: skip
+    alex.send(lab, to="alex@contoso.com")
+    wait_for_sessions(lab, 2)
+    view.refresh()
+    shown = text_of(view.value)
+    assert view.value == readiness_html(lab_readiness(lab))
+    assert view.value.count('class="mfl-device"') == 2
+    assert "lobby-scanner.local at 203.0.113.10 (1 session)" in shown
+    assert "[works] SMTP AUTH client submission (recommended)" in shown
+    assert "Device settings for SMTP AUTH client submission" in shown and "scanner@contoso.com" in shown
+    # Alex's app: blocked by the tenant switch, and the cmdlet to type, escaped as text.
+    assert "[blocked] SMTP AUTH client submission" in shown
+    assert (
+        "In the tenant: Set-CASMailbox -Identity alex@contoso.com -SmtpClientAuthenticationDisabled $false"
+        in shown
+    )
+    assert 'New-InboundConnector -Name "Device relay"' in shown and "&quot;Device relay&quot;" in view.value
+    assert "Alex#2026" not in view.value
