@@ -77,3 +77,25 @@ def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
     ]
     assert log.records()[0].to_dict() == first.to_dict()
     assert load_sessions(tmp_path / "missing") == []
+
+
+def test_a_report_read_right_after_a_send_has_that_send(tmp_path: Path) -> None:
+    """The device's QUIT is answered before the server winds the session up: the report waits for it."""
+    from mailflow_lab import Device, Lab
+    from mailflow_lab.readiness import lab_readiness
+
+    device = Device(
+        name="copier",
+        helo="copier.contoso.local",
+        server="smtp.office365.com",
+        port=587,
+        tls="starttls",
+        username="scanner@contoso.com",
+        password="Scan#2026",
+        sender="scanner@contoso.com",
+    )
+    for n in range(5):  # a fresh lab each time: its first session is the one most often still closing
+        with Lab.start(state_dir=tmp_path / f"state-{n}") as lab:
+            device.send(lab, to=["alex@contoso.com"], subject=f"scan {n}")
+            report = lab_readiness(lab)
+            assert report.device("copier.contoso.local").option("smtp-auth").status == "works"

@@ -196,6 +196,11 @@ class Lab:
     def stopped(self) -> bool:
         return self._stopped
 
+    def settle(self) -> None:
+        """Let sessions that are closing finish (their records written); a no-op once stopped."""
+        if not self._stopped:
+            self._servers.settle()
+
     @property
     def mx_host(self) -> str:
         """The tenant's MX host name, e.g. contoso-com.mail.protection.outlook.com."""

@@ -104,6 +104,7 @@ def readiness_report(state: Path | str) -> ReadinessReport:
 
 def lab_readiness(lab: Lab) -> ReadinessReport:
     """The report of a running lab (its tenant as it is now)."""
+    lab.settle()  # the session of a send that just returned may still be closing
     runtime = lab.runtime
     records = runtime.session_log.records() if runtime.session_log else []
     return report_for(runtime, records, str(lab.state_dir))

@@ -125,6 +125,26 @@ class ServerThread:
         sockname = server.sockets[0].getsockname()
         return str(sockname[0]), int(sockname[1])
 
+    def settle(self, timeout_s: float = 2.0) -> None:
+        """Wait until every session already closing has been wound up (and recorded), at most timeout_s.
+
+        A client's QUIT gets its 221 before the server's side of the connection is torn down: a report
+        read right after a send would otherwise miss that send's session.
+        """
+        if not self._thread.is_alive():
+            return
+
+        async def closing_done() -> None:
+            deadline = self.loop.time() + timeout_s
+            while self.loop.time() < deadline and any(
+                connection.record is not None
+                and (connection.transport is None or connection.transport.is_closing())
+                for connection in list(self._connections)
+            ):
+                await asyncio.sleep(0.005)
+
+        self.call(closing_done())
+
     def stop(self) -> None:
         if not self._thread.is_alive():
             return
