@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.parser import BytesHeaderParser
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.parser import Parser
+from email.policy import compat32
 from email.policy import default as default_policy
 
 from .policy import replies as R
@@ -45,14 +49,32 @@ def header_block(content: bytes) -> bytes:
     return content[: crlf + 4] if crlf >= 0 else content
 
 
-# A message's headers are read at DATA, for its Received line and for each trace record: parsing them
-# with the email package's default policy takes about a millisecond, so the answer is kept per block.
+# A message's headers are read at DATA, for its Received line and for each trace record. The email
+# package's default policy builds a structured header object for each (about 0.7 ms per block, found by
+# profiling `make bench`); compat32 with the encoded words decoded gives the same three strings for a
+# fifth of that, and the answer is kept per block.
 @functools.lru_cache(maxsize=32)
 def _parse_headers(head: bytes) -> tuple[str, str, str]:
-    parsed = BytesHeaderParser(policy=default_policy).parsebytes(head)
-    from_header = str(parsed.get("From", "") or "")
-    from_address = email.utils.parseaddr(from_header)[1].lower()
-    return str(parsed.get("Subject", "") or ""), from_address, str(parsed.get("Message-ID", "") or "").strip()
+    parsed = Parser(policy=compat32).parsestr(head.decode("utf-8", "replace"), headersonly=True)
+    from_address = email.utils.parseaddr(_text("From", parsed.get("From")))[1].lower()
+    subject = _text("Subject", parsed.get("Subject"))
+    return subject, from_address, _text("Message-ID", parsed.get("Message-ID")).strip()
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _text(name: str, value: str | None) -> str:
+    """A header's value as text, as the default policy reads it: unfolded, RFC 2047 encoded words decoded."""
+    if value is None:
+        return ""
+    text = _FOLD.sub("", str(value))
+    if "=?" not in text:
+        return text
+    try:
+        return str(make_header(decode_header(text)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return str(default_policy.header_factory(name, text))  # an unknown charset, a broken word
 
 
 def strip_headers(content: bytes, prefix: str) -> bytes:
