@@ -159,6 +159,97 @@ def test_errors_change_nothing(lab: Lab, line: str, error: str) -> None:
     assert lab.world.tenant.outbound_connectors == [] and lab.world.tenant.inbound_connectors == []
 
 
+# Values New-/Set-OutboundConnector and New-/Set-InboundConnector refuse, as PowerShell refuses a parameter
+# value: (parameter and value, the error's text). Each row runs as New-... and as Set-... on a connector
+# that exists, which must be left as it was.
+BAD_VALUES = [
+    pytest.param(
+        "outbound",
+        "-SmartHosts 'not a host!' -UseMXRecord $false",
+        "SmartHosts: expected a host name such as mail.contoso.com, an IP address or a CIDR range, "
+        "got 'not a host!'",
+        id="SmartHosts not a host",
+    ),
+    pytest.param(
+        "outbound",
+        "-SmartHosts mail.contoso.com,'*.contoso.com' -UseMXRecord $false",
+        "SmartHosts: expected a host name",
+        id="SmartHosts wildcard",
+    ),
+    pytest.param(
+        "outbound",
+        "-SmartHosts 192.0.2.256 -UseMXRecord $false",
+        "SmartHosts: expected a host name",
+        id="SmartHosts bad address",
+    ),
+    pytest.param(
+        "outbound",
+        "-RecipientDomains 'bad domain'",
+        "RecipientDomains: expected *, a domain such as fabrikam.com or *.fabrikam.com, got 'bad domain'",
+        id="RecipientDomains bad domain",
+    ),
+    pytest.param(
+        "outbound",
+        "-RecipientDomains 'fabrikam.com;evil'",
+        "RecipientDomains: expected *",
+        id="RecipientDomains ;",
+    ),
+    pytest.param(
+        "outbound", "-RecipientDomains '*.'", "RecipientDomains: expected *", id="RecipientDomains *."
+    ),
+    pytest.param(
+        "inbound",
+        "-EFUsers 'not an address'",
+        "EFUsers: expected an email address such as alex@contoso.com, got 'not an address'",
+        id="EFUsers not an address",
+    ),
+    pytest.param(
+        "inbound",
+        "-EFUsers alex@contoso.com,'@contoso.com'",
+        "EFUsers: expected an email",
+        id="EFUsers no local",
+    ),
+]
+CREATE = {
+    "outbound": "New-OutboundConnector 'To Fabrikam' -RecipientDomains fabrikam.com",
+    "inbound": FILTER,
+}
+
+
+@pytest.mark.parametrize(("kind", "value", "error"), BAD_VALUES)
+def test_new_connector_refuses_a_bad_value(lab: Lab, kind: str, value: str, error: str) -> None:
+    verb = "New-OutboundConnector X" if kind == "outbound" else "New-InboundConnector X -SenderDomains *"
+    result = lab.powershell(f"{verb} {value}")
+    assert not result.ok and error in (result.error or ""), result.error
+    assert lab.world.tenant.outbound_connectors == [] and lab.world.tenant.inbound_connectors == []
+
+
+@pytest.mark.parametrize(("kind", "value", "error"), BAD_VALUES)
+def test_set_connector_refuses_a_bad_value(lab: Lab, kind: str, value: str, error: str) -> None:
+    assert lab.powershell(CREATE[kind]).ok
+    noun, name = (
+        ("OutboundConnector", "To Fabrikam") if kind == "outbound" else ("InboundConnector", "Litware filter")
+    )
+    before = lab.powershell(f"Get-{noun} '{name}'").objects[0].properties
+    result = lab.powershell(f"Set-{noun} '{name}' {value}")
+    assert not result.ok and error in (result.error or ""), result.error
+    assert lab.powershell(f"Get-{noun} '{name}'").objects[0].properties == before
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "New-OutboundConnector A -SmartHosts mail.contoso.com,192.0.2.25,192.168.0.0/25,2001:db8::1 "
+        "-UseMXRecord $false",
+        "New-OutboundConnector B -RecipientDomains '*',fabrikam.com,'*.fabrikam.com'",
+        f"{FILTER} -EFUsers alex@contoso.com,scanner@contoso.com",
+    ],
+)
+def test_good_values_are_still_taken(lab: Lab, line: str) -> None:
+    result = lab.powershell(line)
+    assert result.ok, result.error
+
+
 def test_outbound_connector_name_taken(lab: Lab) -> None:
     assert lab.powershell("New-OutboundConnector X -RecipientDomains fabrikam.com").ok
     result = lab.powershell("New-OutboundConnector x")

@@ -35,6 +35,24 @@ RECEIVED = [
     pytest.param(["from x (IPv6:2001:db8::25) by y"], ["2001:db8::25"], id="ipv6"),
     pytest.param(["from x\r\n\t([192.0.2.7]) by y"], ["192.0.2.7"], id="folded"),
     pytest.param(["by filter.litware.com; Fri", "from x (unknown) by y"], [], id="no-address"),
+    # The client's EHLO name comes before the receiving host's comment: `EHLO x ([192.0.2.25])` copied
+    # verbatim must not make 192.0.2.25 the source; the last comment is the one the receiver wrote.
+    pytest.param(
+        [f"from x ([{FABRIKAM_IP}]) ([198.51.100.99]) by filter.litware.com with ESMTP; Fri"],
+        ["198.51.100.99"],
+        id="ehlo-posing-as-tcp-info",
+    ),
+    pytest.param(
+        [f"from x([{FABRIKAM_IP}]) (unknown [198.51.100.99]) by filter.litware.com; Fri"],
+        ["198.51.100.99"],
+        id="ehlo-glued-comment",
+    ),
+    pytest.param(
+        ["from host (rdns.example [192.0.2.1] (may be forged)) by y"], ["192.0.2.1"], id="nested-comment"
+    ),
+    pytest.param([f"from mx ([192.0.2.3] helo=[{FABRIKAM_IP}]) by y"], ["192.0.2.3"], id="helo-note-skipped"),
+    pytest.param(["from [192.0.2.9] by y; Fri"], ["192.0.2.9"], id="address-literal-no-comment"),
+    pytest.param(["from mail.fabrikam.com by y; Fri"], [], id="name-no-comment"),
     pytest.param([], [], id="none"),
 ]
 
@@ -218,6 +236,45 @@ def test_filter_received_line_names_the_sender_address(tls: bool, word: str) -> 
     assert EF.received_sources([line]) == [FABRIKAM_IP]
 
 
+NOT_FOUND = R.Reply(
+    550, "5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
+)
+# (Microsoft 365's refusals of the filter's RCPTs, recipients relayed) -> what the filter answers before DATA.
+RELAY_REFUSALS = [
+    pytest.param([], 1, None, id="all-taken"),
+    pytest.param([NOT_FOUND], 2, None, id="one-of-two-refused-data-goes-on"),
+    pytest.param([NOT_FOUND], 1, NOT_FOUND, id="the-only-one-refused"),
+    pytest.param([R.RELAY_DENIED, NOT_FOUND], 2, R.RELAY_DENIED, id="every-one-refused-first-answer"),
+    pytest.param([], 0, None, id="no-recipients"),
+]
+
+
+@pytest.mark.parametrize(("refusals", "recipients", "expected"), RELAY_REFUSALS)
+def test_filter_relay_refusal(refusals: list[R.Reply], recipients: int, expected: R.Reply | None) -> None:
+    assert mailfilter.relay_refusal(refusals, recipients) == expected
+
+
+# EHLO as the client sent it -> the "from" word of the filter's Received line (RFC 5321 §4.4).
+HELO_WORDS = [
+    pytest.param("mail.fabrikam.com", "mail.fabrikam.com", id="name"),
+    pytest.param(f"x ([{FABRIKAM_IP}])", "x", id="forged-tcp-info"),
+    pytest.param(f"x([{FABRIKAM_IP}])", f"x{FABRIKAM_IP}", id="forged-glued"),
+    pytest.param("a;b (c)", "ab", id="semicolon"),
+    pytest.param(f"[{FABRIKAM_IP}]", f"[{FABRIKAM_IP}]", id="address-literal-kept"),
+    pytest.param("[IPv6:2001:db8::25]", "[IPv6:2001:db8::25]", id="ipv6-literal-kept"),
+    pytest.param("[not-an-address]", "not-an-address", id="bad-literal"),
+    pytest.param("([])", "unknown", id="nothing-left"),
+    pytest.param("", "unknown", id="none"),
+]
+
+
+@pytest.mark.parametrize(("helo", "word"), HELO_WORDS)
+def test_filter_received_line_keeps_the_ehlo_out_of_the_comment(helo: str, word: str) -> None:
+    line = mailfilter.received_line(LITWARE, helo, "198.51.100.99", False, "Fri, 27 Nov 2026")
+    assert line == f"from {word} ([198.51.100.99]) by filter.litware.com with ESMTP; Fri, 27 Nov 2026"
+    assert EF.received_sources([line]) == ["198.51.100.99"]
+
+
 # -- outbound routing ------------------------------------------------------------------------------------
 ON_PREMISES = OutboundConnector(
     "To on-premises",
@@ -296,4 +353,5 @@ def test_outbound_route(
     route = outbound.route(world.tenant, recipient)
     assert (route.kind, route.next_hop, route.connector, route.tls) == expected
     assert route.via_on_premises == (route.kind == "on-premises")
+    assert route.followed == (route.connector is None)  # the lab's relay follows no connector
     assert route.explanation

@@ -86,6 +86,7 @@ EXPECTED: dict[str, list[tuple[tuple[Any, ...], str, str]]] = {
     "FABRIKAM_OK_SENDER": [((), "MAIL FROM", "outside.mail.ok")],
     "FABRIKAM_UNKNOWN_USER": [((), "RCPT TO", "outside.unknown-user")],
     "FABRIKAM_RELAY_DENIED": [((), "RCPT TO", "outside.relay-denied")],
+    "AUTH_NOT_ENABLED": [((), "AUTH", "outside.auth-not-enabled")],
     "fabrikam_queued": [(("4F1A2B3C4D",), "delivered", "outside.accepted")],
     "fabrikam_dmarc_reject": [(("contoso.com",), "DATA", "outside.dmarc-reject")],
     "FILTER_PROXY_FAILED": [((), "DATA", "filter.next-hop-failed")],
@@ -94,7 +95,6 @@ EXPECTED: dict[str, list[tuple[tuple[Any, ...], str, str]]] = {
 # Replies the endpoints send that are not catalogue constants (protocol.py, outside.py, relay.py).
 OFF_CATALOGUE = [
     (R.Reply(503, "5.5.1", "TLS already active"), "TLS", "session.tls-already"),
-    (R.Reply(503, "5.5.1", "Error: authentication not enabled"), "AUTH", "outside.auth-not-enabled"),
     (R.Reply(550, "5.7.0", "Error: insufficient authorization"), "connect", "session.xclient-refused"),
     (R.Reply(501, "5.5.4", "Bad XCLIENT attribute value: ADDR=x"), "connect", "session.xclient"),
     (R.Reply(250, "2.0.0", "Delivered"), "delivered", "relay.delivered"),
@@ -102,6 +102,8 @@ OFF_CATALOGUE = [
     (R.Reply(451, "4.4.0", "Message delivery to x failed: boom"), "delivered", "relay.failed"),
     (R.Reply(220, None, f"{R.SUBMISSION_FQDN} {R.banner_text('Tue, 3 Mar 2026 09:30:05 +0000')}"), "connect",
      "session.banner"),
+    (R.Reply(220, None, f"filter.litware.com {R.postfix_banner_text('Tue, 3 Mar 2026 09:30:05 +0000')}"),
+     "connect", "session.banner"),
 ]  # fmt: skip
 
 

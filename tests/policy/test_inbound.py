@@ -9,7 +9,7 @@ import pytest
 
 from mailflow_lab.policy import inbound as I
 from mailflow_lab.policy import replies as R
-from mailflow_lab.world.model import InboundConnector
+from mailflow_lab.world.model import InboundConnector, World
 
 OFFICE_IP = "203.0.113.10"  # the head office's NAT address in the default world
 BRANCH_IP = "198.51.100.23"
@@ -429,3 +429,38 @@ def test_mx_ehlo_offers_starttls_and_no_auth() -> None:
 )
 def test_domain_of(address: str, domain: str) -> None:
     assert I.domain_of(address) == domain
+
+
+# -- mail relayed through a connector: internal or not (TreatMessagesAsInternal) ----------------------------
+ON_PREMISES = InboundConnector(
+    name="From on-premises",
+    tls_sender_certificate_name="mail.contoso.com",
+    treat_messages_as_internal=True,
+)
+CONNECTOR_MAIL = [
+    pytest.param([ON_PREMISES], "From on-premises", [ALEX], (True, True), id="internal-connector-to-tenant"),
+    pytest.param(
+        [ON_PREMISES], "From on-premises", [ALEX, PAT], (False, True), id="internal-connector-one-outside"
+    ),
+    pytest.param([ON_PREMISES], "From on-premises", [PAT], (False, True), id="internal-connector-relay-out"),
+    pytest.param([BY_IP], "Office printers", [ALEX, HELPDESK], (True, False), id="plain-connector-to-tenant"),
+    pytest.param([BY_IP], "Office printers", [NORTHWIND], (False, False), id="plain-connector-relay-out"),
+    pytest.param(
+        [BY_IP, ON_PREMISES], "Office printers", [ALEX], (True, False), id="only-the-named-connector-counts"
+    ),
+    pytest.param([ON_PREMISES], "Gone", [ALEX], (True, False), id="connector-removed-since"),
+    pytest.param([], "From on-premises", ["Alex@CONTOSO.COM."], (True, False), id="case-and-dot"),
+]
+
+
+@pytest.mark.parametrize(("connectors", "name", "recipients", "expected"), CONNECTOR_MAIL)
+def test_connector_mail(
+    world: World,
+    connectors: list[InboundConnector],
+    name: str,
+    recipients: list[str],
+    expected: tuple[bool, bool],
+) -> None:
+    world.tenant.inbound_connectors.extend(connectors)
+    kind = I.connector_mail(world.tenant, name, recipients)
+    assert (kind.internal_only, kind.treat_as_internal) == expected

@@ -84,6 +84,12 @@ def test_banner(fqdn: str, sheet: str) -> None:
     )
 
 
+def test_postfix_banner_names_no_microsoft_service() -> None:
+    """Fabrikam's server and the Litware filter greet as Postfix does ($myhostname ESMTP $mail_name)."""
+    assert f"220 filter.litware.com {R.postfix_banner_text(DATE)}" == "220 filter.litware.com ESMTP Postfix"
+    assert "Microsoft" not in R.postfix_banner_text(DATE)
+
+
 EHLO_BEFORE_TLS = f"""\
 250-{SUBMISSION_MACHINE}.outlook.office365.com Hello [{CLIENT_IP}]
 250-SIZE 157286400

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 
 import pytest
 
 from mailflow_lab import Device, Lab
+from mailflow_lab.policy import replies as R
 
 MX = "contoso-com.mail.protection.outlook.com"
 FILTER_HOST = "filter.litware.com"
@@ -100,6 +102,53 @@ def test_without_ef_fabrikam_dmarc_reject_comes_back_through_the_filter(lab: Lab
     result = fabrikam().send(lab, "alex@contoso.com", "Hello")
     assert result.step == "DATA" and str(result.reply).startswith("550 5.7.509 Access denied")
     assert lab.message_trace() == []
+
+
+def test_an_ehlo_posing_as_the_filters_comment_does_not_choose_the_spf_address(lab: Lab) -> None:
+    """EHLO `x ([192.0.2.25])` from elsewhere: SPF is judged on the address the filter saw, not Fabrikam's."""
+    ps(lab, f"{CONNECTOR} -SenderIPAddresses 198.51.100.80 -RestrictDomainsToIPAddresses $true")
+    ps(lab, "Set-InboundConnector -Identity 'Litware filter' -EFSkipLastIP $true")
+    spoofer = Device(
+        "Spoofer",
+        server=FILTER_HOST,
+        port=25,
+        tls="none",
+        sender="pat@fabrikam.com",
+        source_ip="198.51.100.99",
+        helo="x ([192.0.2.25])",
+    )
+    result = spoofer.send(lab, "alex@contoso.com", "pay this invoice")
+    assert result.step == "DATA" and str(result.reply).startswith(
+        "550 5.7.509 Access denied, sending domain [FABRIKAM.COM] does not pass DMARC verification"
+    )
+    assert list(lab.mailbox("alex@contoso.com").folder("Inbox")) == []
+    assert list(lab.mailbox("alex@contoso.com").folder("Junk Email")) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "banner", "auth"),
+    [
+        pytest.param(FILTER_HOST, "filter.litware.com ESMTP Postfix", "503 5.5.1", id="litware-filter"),
+        pytest.param("mail.fabrikam.com", "mail.fabrikam.com ESMTP Postfix", "503 5.5.1", id="fabrikam"),
+        pytest.param(
+            MX,
+            r"\S+\.mail\.protection\.outlook\.com Microsoft ESMTP MAIL Service ready at .+",
+            "504 5.7.4",
+            id="mx",
+        ),
+    ],
+)
+def test_each_server_greets_in_its_own_words(lab: Lab, host: str, banner: str, auth: str) -> None:
+    """A Postfix filter says Postfix's banner and refuses AUTH as Postfix does; the MX stays Microsoft's."""
+    address, port = lab.endpoint(host, 25)
+    with smtplib.SMTP(timeout=10) as client:
+        code, text = client.connect(address, port)
+        assert code == 220 and re.fullmatch(banner, text.decode()), text
+        client.ehlo("mail.fabrikam.com")
+        code, text = client.docmd("AUTH", "PLAIN AGFiAGM=")
+        assert f"{code} {text.decode()}".startswith(auth)
+    if host != MX:
+        assert (code, text.decode()) == (R.AUTH_NOT_ENABLED.code, str(R.AUTH_NOT_ENABLED).partition(" ")[2])
 
 
 def test_the_filter_relays_for_nobody(lab: Lab) -> None:

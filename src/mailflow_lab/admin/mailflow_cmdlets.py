@@ -183,7 +183,7 @@ def _apply_outbound(ctx: Context, connector: OutboundConnector, p: dict[str, Any
         setattr(connector, field_name, value)
     problem = outbound_connector_problem(connector)
     if problem is not None:
-        raise CmdletError(f"{_OUTBOUND_PARAM.get(problem[0], problem[0])}: {problem[1]}")
+        raise CmdletError(f"{_OUTBOUND_PARAM.get(problem[0].split('[')[0], problem[0])}: {problem[1]}")
     ctx.warn_once("connector", PROPAGATION)
     ctx.changed = True
 

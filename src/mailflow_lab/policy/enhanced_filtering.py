@@ -27,25 +27,74 @@ class Source:
 
 
 # `Received: from helo (name [192.0.2.25]) by ...` or `from helo (192.0.2.25) by ...`: the address the
-# receiving hop saw, RFC 5321 §4.4 (TCP-info inside the comment after the "from" domain).
-_FROM_CLAUSE = re.compile(r"^\s*from\s+\S+\s*\(([^)]*)\)", re.IGNORECASE)
-_ADDRESS = re.compile(r"\[?(?:IPv6:)?([0-9A-Fa-f:.]*[0-9A-Fa-f])\]?")
+# receiving hop saw, RFC 5321 §4.4 (TCP-info in the comment after the "from" domain). Only that comment is
+# the receiving host's own words: the domain before it is whatever the client said in EHLO, so a client
+# naming itself `x ([192.0.2.25])` must not decide the address. The lab reads the LAST comment before the
+# "by" clause and, in it, the last bracketed address literal (sendmail's `(name [ip] (may be forged))`
+# too), as real Received parsers do; a `helo=...` note inside the comment is the client's word and skipped.
+_FROM = re.compile(r"^\s*from\s+(\S+)", re.IGNORECASE)
+_LITERAL = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]", re.IGNORECASE)
+_BARE = re.compile(r"(?:IPv6:)?([0-9A-Fa-f:.]*[0-9A-Fa-f])", re.IGNORECASE)
+_HELO_NOTE = re.compile(r"\bhelo=\S*", re.IGNORECASE)
+
+
+def _ip(candidate: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def _comments(text: str) -> list[str]:
+    """The top-level `(...)` comments at the start of `text`, up to the first word outside one.
+
+    RFC 5322 §3.2.2: comments nest, and a backslash quotes the character after it.
+    """
+    comments: list[str] = []
+    depth, start, index = 0, 0, 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "(":
+            if depth == 0:
+                start = index + 1
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                comments.append(text[start:index])
+        elif depth == 0 and not char.isspace():
+            break  # "by", "with", ";": the from clause is over
+        index += 1
+    return comments
+
+
+def received_source(value: str) -> str | None:
+    """The address the receiving host recorded in one Received header, or None when it names none."""
+    text = " ".join(value.split())
+    match = _FROM.match(text)
+    if match is None:
+        return None
+    comments = _comments(text[match.end() :])
+    if comments:
+        info = _HELO_NOTE.sub(" ", comments[-1])
+        for candidate in reversed(_LITERAL.findall(info)):
+            if (address := _ip(candidate)) is not None:
+                return address
+        for candidate in _BARE.findall(info):
+            if (address := _ip(candidate)) is not None:
+                return address
+        return None
+    # No TCP-info comment: only an address literal as the from domain (`from [192.0.2.25] by ...`) counts.
+    literal = _LITERAL.fullmatch(match.group(1))
+    return _ip(literal.group(1)) if literal else None
 
 
 def received_sources(received: list[str]) -> list[str]:
     """The sending address of each Received header, newest (top) first; headers without one are left out."""
-    sources: list[str] = []
-    for value in received:
-        match = _FROM_CLAUSE.match(" ".join(value.split()))
-        if match is None:
-            continue
-        for candidate in _ADDRESS.findall(match.group(1)):
-            try:
-                sources.append(str(ipaddress.ip_address(candidate)))
-                break
-            except ValueError:
-                continue
-    return sources
+    return [address for value in received if (address := received_source(value)) is not None]
 
 
 def connector_for(tenant: Tenant, client_ip: str, cert_names: tuple[str, ...]) -> InboundConnector | None:

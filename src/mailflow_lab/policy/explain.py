@@ -72,6 +72,8 @@ _ENTRIES: tuple[_Entry, ...] = (
     # -- session -------------------------------------------------------------------------------------
     _e(220, None, "ESMTP MAIL Service ready", "connect", "session.banner",
        "The server answered and greets the device."),
+    _e(220, None, r"ESMTP Postfix$", "connect", "session.banner",
+       "The server answered and greets the device."),
     _e(221, "2.0.0", "", "connect", "session.quit",
        "The device said QUIT and the server closed the session."),
     _e(250, "2.0.0", r"^Resetting$", "connect", "session.rset", "The device reset the transaction (RSET)."),
@@ -151,7 +153,8 @@ _ENTRIES: tuple[_Entry, ...] = (
        "Let the device or app send over fewer parallel connections (at most 3 per mailbox), or spread "
        "devices over several mailboxes."),
     _e(503, "5.5.1", "authentication not enabled", "AUTH", "outside.auth-not-enabled",
-       "Fabrikam's server takes mail for its own users and offers no sign-in.",
+       "This server (Fabrikam's own, or a filter in front of Microsoft 365) takes mail for its domains "
+       "and offers no sign-in.",
        f"Send to Fabrikam through Microsoft 365 ({SUBMISSION_SETTINGS}) instead."),
     # -- MAIL FROM -----------------------------------------------------------------------------------
     _e(250, "2.1.0", "Sender OK", "MAIL FROM", "mail.sender-ok", "The sender address was accepted."),

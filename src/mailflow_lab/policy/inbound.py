@@ -35,6 +35,26 @@ class RcptDecision:
     connector: str | None = None
 
 
+@dataclass(frozen=True)
+class ConnectorMail:
+    """How mail relayed through an inbound connector is stamped: its direction and who it counts as from."""
+
+    internal_only: bool  # every recipient is in an accepted domain: DIR:INT, else DIR:OUT
+    treat_as_internal: bool  # TreatMessagesAsInternal: AuthAs Internal, else Anonymous
+
+
+def connector_mail(tenant: Tenant, connector: str, recipients: list[str]) -> ConnectorMail:
+    """Whether a message relayed through the named connector counts as the organisation's internal mail.
+
+    New-InboundConnector -TreatMessagesAsInternal $true: messages from the connector are internal (hybrid
+    mail between the on-premises server and the tenant). Sheet "Inbound connectors": relayed mail is
+    `DIR:OUT` [observed]; the lab says `DIR:INT` when no recipient leaves the organisation.
+    """
+    internal_only = all(tenant.is_accepted(domain_of(r)) for r in recipients)
+    treat = any(c.name == connector and c.treat_messages_as_internal for c in tenant.inbound_connectors)
+    return ConnectorMail(internal_only, treat)
+
+
 def ehlo_extensions() -> list[str]:
     """The MX offers no AUTH; STARTTLS stays optional ([MFD] direct send details)."""
     return list(R.EHLO_EXTENSIONS_BEFORE_TLS)

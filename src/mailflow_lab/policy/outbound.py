@@ -1,4 +1,4 @@
-"""Where Microsoft 365 sends a message for one recipient: its own mailboxes, an outbound connector, or MX."""
+"""Where Microsoft 365 would send mail for one recipient: modelled and drawn, not followed on the wire."""
 
 from __future__ import annotations
 
@@ -6,10 +6,22 @@ from dataclasses import dataclass
 
 from ..world.model import OutboundConnector, Tenant
 
+# Lab choice: outbound connectors are modelled (this module) and drawn (ui/topology.py), but the lab's relay
+# (relay.py) always delivers by the recipient domain's MX, in clear: no smart host, no centralized mail
+# transport, no TlsSettings on the wire. The lab has no on-premises server to deliver to.
+NOT_FOLLOWED = (
+    "Lab: outbound connectors are modelled and drawn, not followed on the wire: "
+    "the lab's relay still delivers by MX."
+)
+
 
 @dataclass(frozen=True)
 class OutboundRoute:
-    """The next hop for one recipient, the connector that chose it (if any), TLS demanded, and why."""
+    """The next hop Exchange Online would take for one recipient, the connector that chose it, TLS, and why.
+
+    A route is what the tenant's settings say, for learners and diagrams; the lab's own relay does not
+    follow a connector's route (see NOT_FOLLOWED and `followed`).
+    """
 
     recipient: str
     kind: str  # "mailbox" | "mx" | "partner" | "on-premises"
@@ -22,6 +34,11 @@ class OutboundRoute:
     @property
     def via_on_premises(self) -> bool:
         return self.kind == "on-premises"
+
+    @property
+    def followed(self) -> bool:
+        """True when the lab delivers the way the route says: to the mailbox, or by MX without a connector."""
+        return self.kind in ("mailbox", "mx")
 
 
 def domain_matches(pattern: str, domain: str) -> bool:
@@ -51,7 +68,10 @@ def _next_hop(connector: OutboundConnector, domain: str) -> str:
 
 
 def route(tenant: Tenant, recipient: str) -> OutboundRoute:
-    """The route of one recipient, as a tenant with these outbound connectors would take it.
+    """The route of one recipient, as Exchange Online with these outbound connectors would take it.
+
+    Modelled, not followed: the lab's relay delivers by MX whatever this says (NOT_FOLLOWED); the route
+    is for explaining and drawing (ui/topology.py draw_outbound).
 
     Accepted domains are delivered in the tenant. New-OutboundConnector: RouteAllMessagesViaOnPremises
     routes every message the connector services through the on-premises email system first (centralized

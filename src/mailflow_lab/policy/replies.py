@@ -280,6 +280,16 @@ FABRIKAM_OK_RCPT = _r(250, "2.1.5", "Ok")
 FABRIKAM_OK_SENDER = _r(250, "2.1.0", "Ok")
 FABRIKAM_UNKNOWN_USER = _r(550, "5.1.1", "Recipient address rejected: User unknown in local recipient table")
 FABRIKAM_RELAY_DENIED = _r(554, "5.7.1", "Relay access denied")
+# Postfix without SASL answers AUTH so (smtpd_sasl_auth_enable = no): Fabrikam's server and the filter.
+AUTH_NOT_ENABLED = _r(503, "5.5.1", "Error: authentication not enabled")
+
+
+def postfix_banner_text(date: str) -> str:
+    """The text after '220 <host>' in a Postfix greeting (smtpd_banner = $myhostname ESMTP $mail_name).
+
+    Postfix names no date: `date` is taken, and ignored, so every endpoint's banner is chosen alike.
+    """
+    return "ESMTP Postfix"
 
 
 def fabrikam_queued(queue_id: str) -> Reply:

@@ -42,8 +42,12 @@ class FilterHandler(EndpointHandler):
         self.mx_host = mx_host
         self._tls_context = tls_context
 
+    def banner_text(self, date: str) -> str:
+        """The greeting after '220 <host>': Postfix's, not Exchange Online's (servers.py asks for it)."""
+        return R.postfix_banner_text(date)
+
     async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
-        return R.Reply(503, "5.5.1", "Error: authentication not enabled")
+        return R.AUTH_NOT_ENABLED
 
     async def handle_EHLO(
         self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
@@ -102,8 +106,9 @@ class FilterHandler(EndpointHandler):
                     code, text = smtp.rcpt(rcpt)
                     if code not in (250, 251):
                         refusals.append(_reply(code, text))
-                if len(refusals) == len(rcpts):
-                    return refusals[0]
+                refused = policy.relay_refusal(refusals, len(rcpts))
+                if refused is not None:
+                    return refused
                 code, text = smtp.data(content)
                 return _reply(code, text)
         except (KeyError, OSError, smtplib.SMTPException):

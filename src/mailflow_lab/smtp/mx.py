@@ -94,13 +94,12 @@ class MXHandler(EndpointHandler):
             # Refused in the session: nothing is stored and no mailbox sees it.
             return str(verdict.reply)
         if connector is not None:
-            tenant = self.runtime.world.tenant
-            internal_only = all(tenant.is_accepted(r.rpartition("@")[2]) for r in incoming.recipients)
-            internal = any(
-                c.name == connector and c.treat_messages_as_internal for c in tenant.inbound_connectors
-            )
+            kind = policy.connector_mail(self.runtime.world.tenant, connector, incoming.recipients)
             stamp = antispam.connector_headers(
-                incoming.client_ip, incoming.helo, internal_only, treat_as_internal=internal
+                incoming.client_ip,
+                incoming.helo,
+                kind.internal_only,
+                treat_as_internal=kind.treat_as_internal,
             )
         else:
             stamp = antispam.headers(results, verdict)

@@ -31,8 +31,12 @@ class OutsideHandler(EndpointHandler):
         self.org = org
         self.fqdn = org.mail_server
 
+    def banner_text(self, date: str) -> str:
+        """The greeting after '220 <host>': Postfix's, not Exchange Online's (servers.py asks for it)."""
+        return R.postfix_banner_text(date)
+
     async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
-        return R.Reply(503, "5.5.1", "Error: authentication not enabled")
+        return R.AUTH_NOT_ENABLED
 
     async def handle_EHLO(
         self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]

@@ -89,18 +89,21 @@ class ServerThread:
     ) -> tuple[str, int]:
         """Serve a handler; returns the (host, port) actually bound (port 0 picks a free one).
 
-        A handler may set its own `data_size_limit` (an outside server advertising a smaller SIZE). Each
-        endpoint counts its own open sessions, as each Exchange receive connector does.
+        A handler may set its own `data_size_limit` (an outside server advertising a smaller SIZE) and its
+        own greeting with a `banner_text(date) -> str` method (a Postfix server is no Microsoft one); the
+        default is Exchange Online's. Each endpoint counts its own open sessions, as each Exchange receive
+        connector does.
         """
         warning = exposure_warning(host)
         if warning is not None:
             warnings.warn(ExposureWarning(warning), stacklevel=2)
         data_size_limit = getattr(handler, "data_size_limit", data_size_limit)
+        banner_text: Callable[[str], str] = getattr(handler, "banner_text", R.banner_text)
         limits = self.limits
         connections = ConnectionTable(limits)
 
         def factory() -> LabSMTP:
-            banner = R.banner_text(email.utils.format_datetime(clock()))
+            banner = banner_text(email.utils.format_datetime(clock()))
             protocol = LabSMTP(
                 handler,
                 fqdn=fqdn,

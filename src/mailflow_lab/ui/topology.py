@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import email.utils
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from ..policy import outbound
-from ..policy.enhanced_filtering import connector_for
+from ..policy import enhanced_filtering, mailfilter, outbound
+from ..world.model import MailFilter
 from .diagrams import (
     _ARROW,
     _BOX_DETAIL,
@@ -36,23 +37,29 @@ class Hop:
     arrow: str = ""
 
 
-def inbound_hops(lab: Lab, sender: str = "Fabrikam's server", sender_ip: str = "192.0.2.25") -> list[Hop]:
-    """Mail from the internet to the tenant, as contoso.com's MX record and the inbound connectors say."""
-    domain = next(d.name for d in lab.world.tenant.accepted_domains if d.default)
-    mx = lab.dns.mx(domain)
-    target = mx[0][1] if mx else lab.mx_host
+def inbound_hops(
+    lab: Lab,
+    sender: str = "Fabrikam's server",
+    sender_ip: str = "192.0.2.25",
+    recipient: str = "alex@contoso.com",
+) -> list[Hop]:
+    """Mail from the internet to the tenant, as contoso.com's MX record and the inbound connectors say.
+
+    The EOP box says what Enhanced Filtering for Connectors decides for a message from `sender_ip` to
+    `recipient`: the diagram asks the policy (EFSkipLastIP, EFSkipIPs, EFUsers), it does not guess.
+    """
+    domain, target, mail_filter = _mx_target(lab)
     hops = [Hop("sender", sender, sender_ip, f"MX {domain} →\n{target}")]
-    mail_filter = next((f for f in lab.world.filters if f.host == target), None)
-    client_ip = sender_ip
     if mail_filter is not None:
         client_ip = str(mail_filter.public_ip)
         hops.append(
             Hop("filter", mail_filter.name, f"{mail_filter.host}\n{client_ip}", f"relays from\n{client_ip}")
         )
-    connector = connector_for(lab.world.tenant, client_ip, ())
-    if connector is None:
-        detail = f"no connector\nSPF judged on {client_ip}"
+    source = inbound_source(lab, sender_ip, recipient)
+    if source.connector is None:
+        detail = f"no connector\nSPF judged on {source.ip}"
     else:
+        connector = next(c for c in lab.world.tenant.inbound_connectors if c.name == source.connector)
         ef = (
             "EFSkipLastIP"
             if connector.ef_skip_last_ip
@@ -60,15 +67,40 @@ def inbound_hops(lab: Lab, sender: str = "Fabrikam's server", sender_ip: str = "
             if connector.ef_skip_ips
             else "EF off"
         )
-        judged = sender_ip if connector.enhanced_filtering else client_ip
-        detail = f"connector {connector.name!r} ({ef})\nSPF judged on {judged}"
+        detail = f"connector {connector.name!r} ({ef})\nSPF judged on {source.ip}"
     hops.append(Hop("eop", "Exchange Online Protection", detail, "verdict"))
     hops.append(Hop("mailbox", "Mailbox", "Inbox or Junk Email"))
     return hops
 
 
+def inbound_source(
+    lab: Lab, sender_ip: str = "192.0.2.25", recipient: str = "alex@contoso.com"
+) -> enhanced_filtering.Source:
+    """The address EOP would judge a message from `sender_ip` by, decided by Enhanced Filtering's policy.
+
+    Through a filter, the message reaches Microsoft 365 from the filter's address, over TLS with a
+    certificate for its host name, carrying the Received line the filter writes (as smtp/mailfilter.py).
+    """
+    _, _, mail_filter = _mx_target(lab)
+    if mail_filter is None:
+        return enhanced_filtering.original_source(lab.world.tenant, sender_ip, (), [], [recipient])
+    date = email.utils.format_datetime(lab.runtime.clock.now())
+    received = mailfilter.received_line(mail_filter, "mail.fabrikam.com", sender_ip, True, date)
+    return enhanced_filtering.original_source(
+        lab.world.tenant, str(mail_filter.public_ip), (mail_filter.host,), [received], [recipient]
+    )
+
+
+def _mx_target(lab: Lab) -> tuple[str, str, MailFilter | None]:
+    """The default accepted domain, the host its MX names, and the filter that host is (if it is one)."""
+    domain = next(d.name for d in lab.world.tenant.accepted_domains if d.default)
+    mx = lab.dns.mx(domain)
+    target = mx[0][1] if mx else lab.mx_host
+    return domain, target, next((f for f in lab.world.filters if f.host == target), None)
+
+
 def outbound_hops(lab: Lab, recipient: str = "pat@fabrikam.com") -> list[Hop]:
-    """Mail from a cloud mailbox to `recipient`, as the outbound connectors route it."""
+    """Mail from a cloud mailbox to `recipient`, as the outbound connectors would route it (drawn only)."""
     route = outbound.route(lab.world.tenant, recipient)
     hops = [Hop("mailbox", "Cloud mailbox", "alex@contoso.com", "submitted")]
     if route.kind == "mailbox":
@@ -126,11 +158,15 @@ def draw_inbound(lab: Lab) -> Figure:
         if any(h.key == "filter" for h in hops)
         else "straight to Microsoft 365"
     )
-    return draw_hops(f"Inbound mail: MX {via}", hops)
+    return draw_hops(f"Inbound mail: MX {via}", hops, inbound_source(lab).explanation)
 
 
 def draw_outbound(lab: Lab, recipient: str = "pat@fabrikam.com") -> Figure:
-    """How a cloud mailbox's message to `recipient` leaves: by MX, a Partner connector, or via on-premises."""
+    """How a cloud mailbox's message to `recipient` would leave: by MX, a Partner connector, or on-premises.
+
+    The note says so when the lab's relay does not follow the drawn route (outbound.NOT_FOLLOWED).
+    """
     route = outbound.route(lab.world.tenant, recipient)
     title = "Centralized mail transport" if route.via_on_premises else "Outbound mail from Microsoft 365"
-    return draw_hops(title, outbound_hops(lab, recipient), route.explanation)
+    note = route.explanation if route.followed else f"{route.explanation}\n{outbound.NOT_FOLLOWED}"
+    return draw_hops(title, outbound_hops(lab, recipient), note)

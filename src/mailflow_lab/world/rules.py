@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from ..datafile import parse_domain_ok, parse_email
 from .model import InboundConnector, OutboundConnector, Tenant
 
 
@@ -29,6 +32,10 @@ def connector_problem(tenant: Tenant, connector: InboundConnector) -> tuple[str,
                 f"ef_skip_ips[{index}]",
                 f"expected an IPv4 address or range from /24 to /32, got {network}",
             )
+    # New-InboundConnector -EFUsers: the recipient email addresses Enhanced Filtering applies to.
+    for index, user in enumerate(connector.ef_users):
+        if not _email_ok(user):
+            return (f"ef_users[{index}]", f"expected an email address such as alex@contoso.com, got {user!r}")
     cert = connector.tls_sender_certificate_name
     # [MFD]: an OnPremises certificate connector names a certificate in one of your accepted domains.
     if connector.connector_type == "OnPremises" and cert:
@@ -44,6 +51,20 @@ def connector_problem(tenant: Tenant, connector: InboundConnector) -> tuple[str,
 
 def outbound_connector_problem(connector: OutboundConnector) -> tuple[str, str] | None:
     """(field, problem) for the first rule an outbound connector breaks (New-OutboundConnector), or None."""
+    # -SmartHosts: FQDNs such as server.contoso.com, IP addresses, or CIDR ranges such as 192.168.0.1/25.
+    for index, host in enumerate(connector.smart_hosts):
+        if not _smart_host_ok(host):
+            return (
+                f"smart_hosts[{index}]",
+                f"expected a host name such as mail.contoso.com, an IP address or a CIDR range, got {host!r}",
+            )
+    # -RecipientDomains: the domains the connector routes mail to; * for all, *.contoso.com for subdomains.
+    for index, pattern in enumerate(connector.recipient_domains):
+        if not _recipient_domain_ok(pattern):
+            return (
+                f"recipient_domains[{index}]",
+                f"expected *, a domain such as fabrikam.com or *.fabrikam.com, got {pattern!r}",
+            )
     # -SmartHosts: "This parameter is required if you use the value $false for the UseMxRecord parameter."
     if not connector.use_mx_record and not connector.smart_hosts:
         return ("smart_hosts", "UseMXRecord is $false: name the smart hosts to deliver to (SmartHosts)")
@@ -57,6 +78,31 @@ def outbound_connector_problem(connector: OutboundConnector) -> tuple[str, str] 
     if connector.tls_domain and connector.tls_settings != "DomainValidation":
         return ("tls_domain", "TlsDomain applies only with TlsSettings DomainValidation")
     return None
+
+
+def _host_name_ok(name: str) -> bool:
+    # RFC 3696 §2: a top-level domain is never all-numeric, so 192.0.2.256 is a bad address, not a name.
+    return "*" not in name and parse_domain_ok(name) and not name.rstrip(".").rpartition(".")[2].isdigit()
+
+
+def _smart_host_ok(host: str) -> bool:
+    try:
+        ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        return _host_name_ok(host)
+    return True
+
+
+def _recipient_domain_ok(pattern: str) -> bool:
+    return pattern == "*" or _host_name_ok(pattern.removeprefix("*."))
+
+
+def _email_ok(address: str) -> bool:
+    try:
+        parse_email(address)
+    except ValueError:
+        return False
+    return True
 
 
 # Sheet "Sharing and organisation relationships": the actions a sharing policy's domain entry takes.
