@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
+import shutil
 import signal
 import smtplib
 import ssl
@@ -16,6 +18,7 @@ import dns.resolver
 import pytest
 
 from mailflow_lab.cli import main
+from mailflow_lab.listening import listen_address
 from mailflow_lab.world.loader import data_dir
 
 
@@ -208,3 +211,119 @@ def test_serve_listen_points_the_lab_dns_at_the_lab_and_reports_devices(tmp_path
     )
     assert "== mfp.office.local at 127.0.0.1 (1 session)" in report.stdout
     assert "[works] Direct send (recommended)" in report.stdout
+
+
+@pytest.fixture(scope="module")
+def used_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state folder a lab has run in, with one device's session (copied by each test that damages it)."""
+    from mailflow_lab import Lab
+
+    state = tmp_path_factory.mktemp("used") / "state"
+    with Lab.start(state_dir=state) as lab:
+        lab.device("Lobby scanner").send(lab, to="alex@contoso.com", subject="Scan")
+    return state
+
+
+def test_report_skips_damaged_session_lines_and_says_how_many(
+    used_state: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    state = shutil.copytree(used_state, tmp_path / "state")
+    record = {
+        "endpoint": "smtp.office365.com",
+        "port": 587,
+        "peer_ip": "127.0.0.1",
+        "client_ip": "203.0.113.10",
+    }
+    sender = {"mail_from": "printer@contoso.com"}
+    damaged = [
+        b"\xff\xfe garbage \xc3\x28",  # was: UnicodeDecodeError
+        b'{"endpoint":"smtp.office365.com","port":587,"ehlo":["a"]}',  # was: TypeError
+        json.dumps(
+            {**record, "client_ip": "notanip", "ehlo": "x", "transactions": [sender]}
+        ).encode(),  # PermError
+        json.dumps(
+            {**record, "ehlo": "x", "transactions": [{"mail_from": 5}]}
+        ).encode(),  # was: AttributeError
+        json.dumps(
+            {"endpoint": "smtp.office365.com", "port": 587, "peer_ip": "127.0.0.1", "ehlo": "y"}
+        ).encode(),
+    ]
+    with open(state / "sessions.jsonl", "ab") as log:
+        log.write(b"\n".join(damaged) + b"\n")
+    assert main(["report", "--state", str(state)]) == 0
+    text = capsys.readouterr().out
+    assert "== lobby-scanner.local at 203.0.113.10 (1 session)" in text  # the good line is still read
+    assert "Skipped 5 lines of sessions.jsonl that could not be read (damaged)" in text
+    assert not re.search(r"-SenderIPAddresses\s*$", text, re.M)  # was: a cmdlet with no address after it
+    assert main(["report", "--state", str(state), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["skipped_lines"] == 5 and len(report["devices"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("file", "content"),
+    [
+        ("lab.json", b"x"),
+        ("lab.json", b'{"world": 5}'),
+        ("lab.json", b"[]"),
+        ("lab.json", b"{}"),
+        ("lab.json", b"\xff\xfe\xfd"),
+        ("tenant.json", b'{"mailboxes": 5}'),
+        ("tenant.json", b"{"),
+        ("trace.jsonl", b'{"x": 1}\n'),
+    ],
+)
+@pytest.mark.parametrize("command", [["report"], ["ps", "Get-TransportConfig"], ["trace"]])
+def test_a_damaged_state_file_is_named_not_a_traceback(  # type: ignore[no-untyped-def]
+    used_state: Path, tmp_path: Path, capsys, file: str, content: bytes, command: list[str]
+) -> None:
+    state = shutil.copytree(used_state, tmp_path / "state")
+    (state / file).write_bytes(content)
+    code = main([command[0], "--state", str(state), *command[1:]])
+    err = capsys.readouterr().err
+    if command == ["trace"] and file != "trace.jsonl":
+        assert code == 0  # the trace command reads the trace only
+        return
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith(f"mailflow-lab: {state / file}: "), err  # the file that is broken, by name
+    assert ("not a trace entry" if file == "trace.jsonl" else "is damaged") in err, err
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.300", "printer..local", "", "::1::", "127.1"])
+def test_serve_refuses_a_listen_address_that_is_none_before_anything_starts(capsys, listen: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", "--listen", listen])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --listen: expected an IP address or host name of this machine" in err
+    assert "WARNING" not in err  # the exposure warning comes only after the address is known to be good
+
+
+def test_serve_listen_takes_a_host_name_and_uses_its_address(tmp_path: Path) -> None:
+    """--listen localhost: resolved once, and that address is bound and given out by the lab DNS."""
+    address = listen_address("localhost")
+    assert ipaddress.ip_address(address).is_loopback  # tests listen on loopback only
+    ports = ("--submission-port", "0", "--mx-port", "0", "--dns-port", "0")
+    process = subprocess.Popen(
+        _command("serve", "--state", str(tmp_path / "state"), "--listen", "localhost", *ports),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    shown = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            shown.append(line)
+            if line.startswith("ready"):
+                break
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, err = process.communicate(timeout=30)
+    out = "".join(shown) + rest
+    # was: ValueError 'localhost' does not appear to be an IPv4 or IPv6 address, once the servers ran
+    assert process.returncode == 0 and "Traceback" not in err, err
+    assert re.search(rf"^smtp\.office365\.com:587 -> {re.escape(address)}:\d+$", out, re.M), out
+    assert "lab DNS answers smtp.office365.com, smtp-legacy.office365.com, " in out
+    assert re.search(rf"outlook\.com with {re.escape(address)}$", out, re.M), out

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import socket
 
-from mailflow_lab.listening import choose_port, is_unspecified, point_names_at
+import pytest
+
+from mailflow_lab.listening import choose_port, is_unspecified, listen_address, point_names_at
 from mailflow_lab.world.loader import load_world, load_world_dns
 
 
@@ -31,3 +35,33 @@ def test_names_in_lab_zones_answer_with_the_lab_address() -> None:
     assert dns.addresses("smtp.office365.com") == ["127.0.0.1"]
     assert point_names_at(dns, ["smtp.office365.com"], "::1") == ["smtp.office365.com"]
     assert dns.resolve("smtp.office365.com", "AAAA").records[0].to_text() == "::1"
+
+
+def test_a_listen_address_is_kept_and_a_host_name_becomes_its_address() -> None:
+    assert listen_address("127.0.0.1") == "127.0.0.1"
+    assert listen_address("127.0.0.2") == "127.0.0.2"  # all of 127/8 is this machine's
+    resolved = listen_address("localhost")  # resolved once: the lab uses the address from then on
+    assert ipaddress.ip_address(resolved).is_loopback
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("127.0.0.300", "'127.0.0.300' is not a valid IPv4 or IPv6 address"),  # not looked up in DNS
+        ("127.1", "'127.1' is not a valid IPv4 or IPv6 address"),
+        ("::1::", "'::1::' is not a valid IPv4 or IPv6 address"),
+        ("", "'' is not a valid IPv4 or IPv6 address"),
+        ("printer..local", "'printer..local' does not resolve"),  # refused before any lookup (empty label)
+        ("a" * 64 + ".lab", "does not resolve"),
+    ],
+)
+def test_a_listen_address_that_is_none_says_why(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(why)):
+        listen_address(text)
+
+
+def test_a_zone_is_left_out_of_the_dns_answer() -> None:
+    """fe80::1%eth0 is bound with its zone; a DNS record holds the address alone."""
+    dns = load_world_dns(load_world())
+    assert point_names_at(dns, ["smtp.office365.com"], "fe80::1%eth0") == ["smtp.office365.com"]
+    assert dns.resolve("smtp.office365.com", "AAAA").records[0].to_text() == "fe80::1"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .datafile import LabDataError
-from .trace import MessageTrace, format_table
+from .trace import format_table
 from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
 
 TRACE_FILE = "trace.jsonl"
@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--listen",
         metavar="ADDR",
-        help="listen on this address, not loopback, so real devices on your network can send to the lab "
-        "(prints a warning; tries ports 587, 25 and 53 first)",
+        type=_listen,
+        help="listen on this address (or the one this host name resolves to), not loopback, so real devices "
+        "on your network can send to the lab (prints a warning; tries ports 587, 25 and 53 first)",
     )
     default_ports = " (default: any free port; with --listen the standard port when it can be had)"
     serve.add_argument(
@@ -109,6 +110,18 @@ def _port(text: str) -> int:
     return value
 
 
+def _listen(text: str) -> str:
+    """--listen, checked before anything is bound: an address of this machine (a host name resolved once)."""
+    from .listening import listen_address
+
+    try:
+        return listen_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected an IP address or host name of this machine: {exc}"
+        ) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .lab import SUBMISSION_HOSTS, Lab  # the servers load only for this command
     from .listening import choose_port, is_unspecified, point_names_at
@@ -117,7 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
     state = args.state or Path(tempfile.mkdtemp(prefix="mailflow-lab-"))
     world = load_world(args.world)
     mx_host = f"{world.tenant.accepted_domains[0].name.replace('.', '-')}.mail.protection.outlook.com"
-    host = args.listen or "127.0.0.1"
+    host = args.listen or "127.0.0.1"  # --listen is an address already, checked by _listen
     notes: list[str] = []
 
     def port_for(given: int | None, standard: int, what: str, udp_too: bool = False) -> int:
@@ -180,12 +193,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from .lab import saved_trace
+
     path = Path(args.state) / TRACE_FILE
     if not path.exists():
         raise FileNotFoundError(
             f"no message trace in {args.state} (was a lab run with --state {args.state}?)"
         )
-    records = MessageTrace.load(path).records()
+    records = saved_trace(path).records()  # a damaged trace: a LabDataError naming the file
     if args.json:
         print(json.dumps([r.to_dict() for r in records], indent=2))
     else:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .admin.objects import PowerShellResult
 from .admin.shell import run as run_powershell
 from .clock import LabClock
+from .datafile import LabDataError
 from .device import Device, Outcome
 from .labdns.server import DNSServer
 from .leftovers import make_owned_state_dir, remove_orphans
@@ -35,8 +36,8 @@ from .tokens import TokenIssuer
 from .trace import MessageTrace, TraceRecord
 from .transport import Transport
 from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
-from .world.model import World
-from .world.state import load_tenant, tenant_mtime
+from .world.model import Tenant, World
+from .world.state import TENANT_FILE, load_tenant, tenant_mtime
 
 if TYPE_CHECKING:
     from .scenarios.session import LoadedScenario
@@ -302,9 +303,9 @@ def open_state(state: Path, world: str | Path | None = None, *, write: bool = Fa
     if world is None:
         if not meta.exists():
             raise FileNotFoundError(f"{state} holds no lab (start one with --state {state})")
-        world = json.loads(meta.read_text(encoding="utf-8"))["world"]
+        world = _lab_world(meta)
     loaded = load_world(world)
-    saved = load_tenant(state)
+    saved = _saved_tenant(state)
     if saved is not None:
         loaded.tenant = saved
     clock = LabClock()
@@ -318,7 +319,7 @@ def open_state(state: Path, world: str | Path | None = None, *, write: bool = Fa
         dns=load_world_dns(loaded),
         store=MailStore(state),
         # A writer replays and continues the trace; a reader only loads it.
-        trace=MessageTrace(trace_path) if write or not trace_path.exists() else MessageTrace.load(trace_path),
+        trace=MessageTrace(trace_path) if write or not trace_path.exists() else saved_trace(trace_path),
         clock=clock,
         tokens=TokenIssuer(secret, clock.timestamp),
         state_dir=state,
@@ -327,6 +328,39 @@ def open_state(state: Path, world: str | Path | None = None, *, write: bool = Fa
         runtime.save_tenant()
     runtime.tenant_seen = tenant_mtime(state)
     return runtime
+
+
+def _lab_world(meta: Path) -> str:
+    """The world a state folder's lab.json names; a damaged file is a LabDataError naming it."""
+    try:
+        data = json.loads(meta.read_bytes())
+    except (ValueError, RecursionError) as exc:  # ValueError: not JSON, or not UTF-8
+        raise LabDataError(
+            meta, "", f"is damaged: not the JSON a lab writes ({type(exc).__name__})"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("world"), str) or not data["world"]:
+        raise LabDataError(meta, "world", "is damaged: expected the path of the lab's world file")
+    return data["world"]
+
+
+def _saved_tenant(state: Path) -> Tenant | None:
+    """The tenant a lab saved in its state folder; a damaged tenant.json is a LabDataError naming it.
+
+    The error names what is wrong but quotes nothing of the file: it holds the lab's passwords.
+    """
+    try:
+        return load_tenant(state)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        why = f"is damaged: not the tenant a lab saves ({type(exc).__name__})"
+        raise LabDataError(state / TENANT_FILE, "", why) from None
+
+
+def saved_trace(path: Path) -> MessageTrace:
+    """Another process's message trace, read only; a damaged line is a LabDataError naming the file."""
+    try:
+        return MessageTrace.load(path)
+    except ValueError as exc:  # its message starts with the file's path
+        raise LabDataError(path, "", str(exc).removeprefix(f"{path}: ")) from None
 
 
 def _filter_tls(ca: LabCA, host: str) -> Callable[[], ssl.SSLContext]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .auth.spf import check_spf
 from .policy.devices import world_servers
 from .policy.readiness import DeviceReadiness, assess_all, group_devices
-from .sessions import SESSIONS_FILE, SessionRecord, load_sessions
+from .sessions import SESSIONS_FILE, SessionRecord, SessionsRead, read_sessions
 from .world.model import World
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ class ReadinessReport:
 
     devices: tuple[DeviceReadiness, ...]
     source: str = ""
+    skipped_lines: int = 0  # lines of sessions.jsonl that were no record (damaged) and were left out
 
     def device(self, ehlo: str | None, address: str | None = None) -> DeviceReadiness:
         """The device that gave this EHLO name (and, when given, came from this address)."""
@@ -38,15 +39,25 @@ class ReadinessReport:
         return found[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "devices": [d.to_dict() for d in self.devices]}
+        return {
+            "source": self.source,
+            "skipped_lines": self.skipped_lines,
+            "devices": [d.to_dict() for d in self.devices],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     def text(self) -> str:
-        if not self.devices:
-            return "No device has talked to the lab's Microsoft 365 endpoints yet."
-        return "\n\n".join(device_text(d) for d in self.devices)
+        parts = [device_text(d) for d in self.devices]
+        if not parts:
+            parts.append("No device has talked to the lab's Microsoft 365 endpoints yet.")
+        if self.skipped_lines:
+            lines = f"{self.skipped_lines} line{'s' if self.skipped_lines != 1 else ''}"
+            parts.append(
+                f"Skipped {lines} of {SESSIONS_FILE} that could not be read (damaged): not in this report."
+            )
+        return "\n\n".join(parts)
 
     def __str__(self) -> str:
         return self.text()
@@ -77,8 +88,13 @@ def device_text(device: DeviceReadiness) -> str:
     return "\n".join(lines)
 
 
-def report_for(runtime: LabRuntime, records: list[SessionRecord], source: str = "") -> ReadinessReport:
+def report_for(
+    runtime: LabRuntime, records: list[SessionRecord] | SessionsRead, source: str = ""
+) -> ReadinessReport:
     """Judge recorded sessions against a runtime's world and tenant (SPF from its lab DNS)."""
+    skipped = 0
+    if isinstance(records, SessionsRead):
+        records, skipped = records.records, records.skipped
     world = runtime.world
     mx_host = _mx_host(world)
     spf: dict[tuple[str, str], str] = {}
@@ -90,7 +106,7 @@ def report_for(runtime: LabRuntime, records: list[SessionRecord], source: str = 
                 if sender and key not in spf and world.tenant.is_accepted(sender.rpartition("@")[2]):
                     verdict = check_spf(record.client_ip, sender, record.ehlo or "unknown", dns=runtime.dns)
                     spf[key] = verdict.result
-    return ReadinessReport(tuple(assess_all(records, world, mx_host, spf)), source)
+    return ReadinessReport(tuple(assess_all(records, world, mx_host, spf)), source, skipped)
 
 
 def readiness_report(state: Path | str) -> ReadinessReport:
@@ -99,15 +115,15 @@ def readiness_report(state: Path | str) -> ReadinessReport:
 
     state = Path(state)
     runtime = open_state(state)
-    return report_for(runtime, load_sessions(state / SESSIONS_FILE), str(state))
+    return report_for(runtime, read_sessions(state / SESSIONS_FILE), str(state))
 
 
 def lab_readiness(lab: Lab) -> ReadinessReport:
     """The report of a running lab (its tenant as it is now)."""
     lab.settle()  # the session of a send that just returned may still be closing
     runtime = lab.runtime
-    records = runtime.session_log.records() if runtime.session_log else []
-    return report_for(runtime, records, str(lab.state_dir))
+    read = runtime.session_log.read() if runtime.session_log else SessionsRead([])
+    return report_for(runtime, read, str(lab.state_dir))
 
 
 def _mx_host(world: World) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import threading
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,26 @@ from typing import Any
 # mechanism, the user name it named and the reply it got, never what followed the user name.
 SESSIONS_FILE = "sessions.jsonl"
 _REPLY = re.compile(r"^(\d{3})(?:[ -](\d\.\d{1,3}\.\d{1,3})\b)?[ -]?(.*)$", re.S)
+
+# SASL mechanism names a client may put after AUTH (IANA "SASL Mechanisms" registry, RFC 4422 §3.1, plus
+# the vendor ones mail clients send: LOGIN, XOAUTH2, NTLM). Whatever else follows AUTH is no mechanism
+# and may be anything (a password typed in the wrong place): it is recorded as UNRECOGNISED, never as is.
+SASL_MECHANISMS = frozenset(
+    {
+        "ANONYMOUS", "CRAM-MD5", "DIGEST-MD5", "EXTERNAL", "GSSAPI", "GSS-SPNEGO", "GS2-KRB5",
+        "GS2-KRB5-PLUS", "KERBEROS_V4", "KERBEROS_V5", "LOGIN", "NTLM", "OAUTH10A", "OAUTHBEARER",
+        "OPENID20", "OTP", "PLAIN", "SAML20", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
+        "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512", "SCRAM-SHA-512-PLUS", "SECURID", "SKEY", "XOAUTH",
+        "XOAUTH2",
+    }
+)  # fmt: skip
+UNRECOGNISED = "(unrecognised)"
+
+
+def mechanism_name(word: str) -> str:
+    """The SASL mechanism an AUTH command named, upper-cased, or UNRECOGNISED for any other word."""
+    name = word.strip().upper()
+    return name if name in SASL_MECHANISMS else UNRECOGNISED
 
 
 @dataclass
@@ -118,31 +139,134 @@ class SessionRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SessionRecord:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["auth"] = [
-            AuthAttempt(a.get("mechanism", ""), a.get("user"), _reply(a.get("reply")))
-            for a in data.get("auth", [])
-        ]
-        values["transactions"] = [
-            Transaction(
-                t.get("mail_from", ""),
-                _reply(t.get("mail_reply")),
-                [Recipient(r.get("address", ""), _reply(r.get("reply"))) for r in t.get("recipients", [])],
-                _reply(t.get("data_reply")),
-            )
-            for t in data.get("transactions", [])
-        ]
-        values["closing_reply"] = _reply(data.get("closing_reply"))
-        values["cert_names"] = list(data.get("cert_names", []))
-        return cls(**values)
+    def from_dict(cls, data: Any) -> SessionRecord:
+        """A record as `to_dict` wrote it; ValueError naming the first field of the wrong kind.
+
+        Unknown keys are ignored; a missing key takes its default, but the endpoint, its port and the
+        addresses (real and as Microsoft 365 sees it) are required: every record the lab writes has them.
+        The real address may be "": asyncio knows no peer name for a client that reset at once.
+        """
+        record = _Fields(data, "record")
+        return cls(
+            endpoint=record.text("endpoint"),
+            port=record.port("port"),
+            started=record.text("started", ""),
+            ended=record.text("ended", ""),
+            listen=record.text("listen", ""),
+            peer_ip=record.address("peer_ip", real=True),
+            client_ip=record.address("client_ip"),
+            xclient=record.flag("xclient"),
+            ehlo=record.optional_text("ehlo"),
+            implicit_tls=record.flag("implicit_tls"),
+            starttls=record.flag("starttls"),
+            tls_failed=record.flag("tls_failed"),
+            tls_version=record.optional_text("tls_version"),
+            tls_cipher=record.optional_text("tls_cipher"),
+            cert_names=[_text(name, "cert_names[]") for name in record.items("cert_names")],
+            auth=[_auth(item) for item in record.items("auth")],
+            login=record.optional_text("login"),
+            transactions=[_transaction(item) for item in record.items("transactions")],
+            closing_reply=_reply(record.get("closing_reply"), "closing_reply"),
+            commands=record.count("commands"),
+        )
 
 
-def _reply(data: dict[str, Any] | None) -> ReplySeen | None:
-    if not data:
+_REQUIRED = object()
+
+
+class _Fields:
+    """One JSON object of a record being read: each getter checks the kind of its value."""
+
+    def __init__(self, data: Any, what: str) -> None:
+        if not isinstance(data, dict):
+            raise ValueError(f"{what}: expected an object, got {type(data).__name__}")
+        self.data: dict[str, Any] = data
+        self.what = what
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key, default)
+        if value is _REQUIRED:
+            raise ValueError(f"{self.what}.{key}: missing")
+        return value
+
+    def text(self, key: str, default: Any = _REQUIRED) -> str:
+        return _text(self.get(key, default), f"{self.what}.{key}")
+
+    def optional_text(self, key: str) -> str | None:
+        value = self.get(key)
+        return None if value is None else _text(value, f"{self.what}.{key}")
+
+    def flag(self, key: str) -> bool:
+        value = self.get(key, False)
+        if not isinstance(value, bool):
+            raise ValueError(f"{self.what}.{key}: expected true or false")
+        return value
+
+    def count(self, key: str, default: Any = 0, low: int = 0, high: int | None = None) -> int:
+        value = self.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
+            raise ValueError(f"{self.what}.{key}: expected a whole number from {low} to {high or 'any'}")
+        return value
+
+    def port(self, key: str) -> int:
+        return self.count(key, _REQUIRED, 0, 65535)
+
+    def address(self, key: str, *, real: bool = False) -> str:
+        """An IP address. A `real` one (a socket's peer) may be "" or carry an IPv6 zone (fe80::1%eth0);
+        an address as Microsoft 365 sees it may not: SPF and connectors know no zones.
+        """
+        value = self.text(key)
+        if real and value == "":
+            return value
+        try:
+            ip = ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{self.what}.{key}: expected an IP address") from None
+        if not real and isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+            raise ValueError(f"{self.what}.{key}: expected an address without an IPv6 zone")
+        return value
+
+    def items(self, key: str) -> list[Any]:
+        value = self.get(key, [])
+        if not isinstance(value, list):
+            raise ValueError(f"{self.what}.{key}: expected a list")
+        return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: expected a string")
+    return value
+
+
+def _auth(data: Any) -> AuthAttempt:
+    attempt = _Fields(data, "auth[]")
+    # A record written before mechanisms were checked may hold any word: it is read as UNRECOGNISED too.
+    mechanism = mechanism_name(attempt.text("mechanism"))
+    return AuthAttempt(mechanism, attempt.optional_text("user"), _reply(attempt.get("reply"), "auth[].reply"))
+
+
+def _transaction(data: Any) -> Transaction:
+    transaction = _Fields(data, "transactions[]")
+    recipients = []
+    for item in transaction.items("recipients"):
+        recipient = _Fields(item, "recipients[]")
+        recipients.append(Recipient(recipient.text("address"), _reply(recipient.get("reply"), "reply")))
+    return Transaction(
+        transaction.text("mail_from", ""),
+        _reply(transaction.get("mail_reply"), "mail_reply"),
+        recipients,
+        _reply(transaction.get("data_reply"), "data_reply"),
+    )
+
+
+def _reply(data: Any, what: str) -> ReplySeen | None:
+    if data is None:
         return None
-    return ReplySeen(int(data.get("code", 0)), data.get("enhanced"), str(data.get("text", "")))
+    reply = _Fields(data, what)
+    return ReplySeen(
+        reply.count("code", _REQUIRED, 100, 599), reply.optional_text("enhanced"), reply.text("text", "")
+    )
 
 
 def address_of(arg: str | None) -> str:
@@ -173,18 +297,41 @@ class SessionLog:
     def records(self) -> list[SessionRecord]:
         return load_sessions(self.path)
 
+    def read(self) -> SessionsRead:
+        return read_sessions(self.path)
 
-def load_sessions(path: Path | str) -> list[SessionRecord]:
-    """Every record in a sessions.jsonl (or a state folder holding one); a torn last line is skipped."""
+
+@dataclass(frozen=True)
+class SessionsRead:
+    """The records of a sessions.jsonl, and how many of its lines could not be read (and were skipped)."""
+
+    records: list[SessionRecord]
+    skipped: int = 0
+
+
+def read_sessions(path: Path | str) -> SessionsRead:
+    """Every record in a sessions.jsonl (or a state folder holding one), skipping lines that are no record.
+
+    The file is read as bytes and each line decoded on its own, so damage (bytes that are no UTF-8, a line
+    cut short by a crash, a field of the wrong kind) costs that line only; `skipped` says how many.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / SESSIONS_FILE
     if not path.exists():
-        return []
+        return SessionsRead([])
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(SessionRecord.from_dict(json.loads(line)))
-        except (ValueError, TypeError, AttributeError):
+    skipped = 0
+    for raw in path.read_bytes().split(b"\n"):
+        if not raw.strip():
             continue
-    return records
+        try:
+            records.append(SessionRecord.from_dict(json.loads(raw.decode("utf-8", "replace"))))
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to parse
+            skipped += 1
+    return SessionsRead(records, skipped)
+
+
+def load_sessions(path: Path | str) -> list[SessionRecord]:
+    """Every readable record in a sessions.jsonl (or a state folder holding one); see read_sessions."""
+    return read_sessions(path).records

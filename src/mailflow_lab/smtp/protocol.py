@@ -16,7 +16,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 from ..policy import replies as R
 from ..policy import session as limits_policy
 from ..policy.session import SessionLimits
-from ..sessions import AuthAttempt, SessionRecord, address_of
+from ..sessions import AuthAttempt, SessionRecord, address_of, mechanism_name
 from . import translate
 from .connections import ConnectionTable
 
@@ -374,12 +374,14 @@ class LabSMTP(SMTP):
         if not arg:
             await self.push(R.SYNTAX_ERROR)
             return
-        mechanism, _, initial = arg.partition(" ")
-        self.facts.auth_mechanisms_tried.append(mechanism.upper())
+        word, _, initial = arg.partition(" ")
+        # Only a known SASL mechanism name is kept: a client may put anything after AUTH, its password too.
+        mechanism = mechanism_name(word)
+        self.facts.auth_mechanisms_tried.append(mechanism)
         if self.record is not None:
-            self.record.auth.append(AuthAttempt(mechanism.upper()[:20]))
+            self.record.auth.append(AuthAttempt(mechanism))
         try:
-            status = await self.event_handler.auth(self, mechanism.upper(), initial.strip() or None)
+            status = await self.event_handler.auth(self, mechanism, initial.strip() or None)
         except _ChallengeLineTooLong:
             status = R.LINE_TOO_LONG
         await self.push(status)
@@ -463,7 +465,10 @@ class LabSMTP(SMTP):
         attributes = dict(part.partition("=")[::2] for part in (arg or "").split())
         address = attributes.get("ADDR", "")
         try:
-            client_ip = str(ipaddress.ip_address(address.removeprefix("IPV6:")))
+            declared = ipaddress.ip_address(address.removeprefix("IPV6:"))
+            if isinstance(declared, ipaddress.IPv6Address) and declared.scope_id:
+                raise ValueError(address)  # a zone (fe80::1%eth0) is no address Microsoft 365 could see
+            client_ip = str(declared)
         except ValueError:
             await self.push(R.Reply(501, "5.5.4", "Bad XCLIENT attribute value: ADDR=" + address))
             return
