@@ -6,6 +6,8 @@ import base64
 import html
 from dataclasses import dataclass, field
 
+from .sessions import mechanism_name
+
 
 @dataclass(frozen=True)
 class Line:
@@ -38,7 +40,7 @@ class Transcript:
         upper = text.upper()
         if upper.startswith("AUTH "):
             mechanism, _, initial = text[5:].partition(" ")
-            mechanism = mechanism.upper()
+            mechanism = mechanism_name(mechanism)  # any other word is shown masked: it may be a password
             if mechanism == "XOAUTH2" and initial:
                 user = _xoauth2_user(initial)
                 self.lines.append(Line("C", f"AUTH XOAUTH2 ******** (user={user}, bearer token hidden)"))

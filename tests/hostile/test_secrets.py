@@ -167,3 +167,22 @@ def test_the_lab_refuses_a_login_it_cannot_decode_without_echoing_it(lab: Lab) -
         reply = wire.cmd(SCANNER[1] + "\x00\xff")
         assert reply.startswith("535 5.7.3") and SCANNER[1] not in reply
     assert lab.runtime.errors == []
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        (f"AUTH {SCANNER[1]}", "AUTH (unrecognised)"),
+        (f"AUTH {SCANNER[1]} more", "AUTH (unrecognised) ********"),
+        ("AUTH plain AHNjYW5uZXI=", "AUTH PLAIN ********"),
+        ("AUTH LOGIN", "AUTH LOGIN"),
+    ],
+)
+def test_a_transcript_shows_no_word_typed_as_the_auth_mechanism(line: str, shown: str) -> None:
+    """A client may type its password where the mechanism goes: the transcript names known ones only."""
+    from mailflow_lab.transcript import Transcript
+
+    transcript = Transcript()
+    transcript.client(line)
+    assert [entry.text for entry in transcript.lines] == [shown]
+    assert SCANNER[1].lower() not in transcript.text().lower()
