@@ -202,6 +202,20 @@ def _item(spec: Param, value: Any) -> Any:
         ) from None
 
 
+def add_remove(
+    current: list[Any], table: dict[str, list[Any]], normalise: Callable[[Any], Any] | None = None
+) -> list[Any]:
+    """A multi-valued property after @{Add=...; Remove=...}: additions not there yet, then removals.
+
+    `normalise` (e.g. str.lower) is applied to what is added and removed before comparing.
+    """
+    norm = normalise or (lambda value: value)
+    values = list(current)
+    values += [norm(v) for v in table.get("add", []) if norm(v) not in values]
+    removed = [norm(v) for v in table.get("remove", [])]
+    return [v for v in values if v not in removed]
+
+
 def _datetime(spec: Param, raw: Any) -> datetime:
     text = _plain(raw).strip()
     formats = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y", "%Y-%m-%d")

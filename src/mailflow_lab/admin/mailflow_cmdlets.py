@@ -9,9 +9,9 @@ from typing import Any
 from ..trace import TraceRecord
 from ..world.model import InboundConnector, OutboundConnector
 from ..world.rules import connector_problem, outbound_connector_problem
-from .binder import Cmdlet, CmdletError, Context, Param
+from .binder import Cmdlet, CmdletError, Context, Param, add_remove
 from .objects import PSObject
-from .tenant_cmdlets import IDENTITY, IDENTITY_MANDATORY, PROPAGATION, not_found, tenant
+from .tenant_cmdlets import IDENTITY, IDENTITY_MANDATORY, PROPAGATION, find_named, not_found, tenant
 
 CONNECTOR_FIELDS = {
     "ConnectorType": "connector_type",
@@ -53,10 +53,7 @@ def _connector_object(connector: InboundConnector) -> PSObject:
 
 
 def _find(ctx: Context, identity: str) -> InboundConnector:
-    for connector in tenant(ctx).inbound_connectors:
-        if connector.name.lower() == identity.lower():
-            return connector
-    raise not_found(identity)
+    return find_named(tenant(ctx).inbound_connectors, identity)
 
 
 def _apply(ctx: Context, connector: InboundConnector, p: dict[str, Any]) -> None:
@@ -65,10 +62,7 @@ def _apply(ctx: Context, connector: InboundConnector, p: dict[str, Any]) -> None
             continue
         value = p[param]
         if isinstance(value, dict):  # @{Add=...; Remove=...} on a multi-valued property
-            current = list(getattr(connector, field_name))
-            current += [v for v in value.get("add", []) if v not in current]
-            current = [v for v in current if v not in value.get("remove", [])]
-            value = current
+            value = add_remove(getattr(connector, field_name), value)
         if field_name == "sender_domains":
             value = [str(v).lower().removeprefix("smtp:").split(";")[0] for v in value] or ["*"]
         if field_name == "ef_users":
@@ -151,10 +145,7 @@ def _outbound_object(connector: OutboundConnector) -> PSObject:
 
 
 def _find_outbound(ctx: Context, identity: str) -> OutboundConnector:
-    for connector in tenant(ctx).outbound_connectors:
-        if connector.name.lower() == identity.lower():
-            return connector
-    raise not_found(identity)
+    return find_named(tenant(ctx).outbound_connectors, identity)
 
 
 def _apply_outbound(ctx: Context, connector: OutboundConnector, p: dict[str, Any]) -> None:
@@ -163,10 +154,7 @@ def _apply_outbound(ctx: Context, connector: OutboundConnector, p: dict[str, Any
             continue
         value = p[param]
         if isinstance(value, dict):  # @{Add=...; Remove=...} on a multi-valued property
-            current = list(getattr(connector, field_name))
-            current += [v.lower() for v in value.get("add", []) if v.lower() not in current]
-            current = [v for v in current if v not in [r.lower() for r in value.get("remove", [])]]
-            value = current
+            value = add_remove(getattr(connector, field_name), value, str.lower)
         elif isinstance(value, list):
             value = [str(v).lower() for v in value]
         if field_name == "tls_settings" and value is not None:

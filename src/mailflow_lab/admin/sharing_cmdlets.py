@@ -13,9 +13,17 @@ from ..world.rules import (
     parse_sharing_domain,
     sharing_domain_text,
 )
-from .binder import Cmdlet, CmdletError, Context, Param
+from .binder import Cmdlet, CmdletError, Context, Param, add_remove
 from .objects import PSObject
-from .tenant_cmdlets import IDENTITY, IDENTITY_MANDATORY, PROPAGATION, find_mailbox, not_found, tenant
+from .tenant_cmdlets import (
+    IDENTITY,
+    IDENTITY_MANDATORY,
+    PROPAGATION,
+    find_mailbox,
+    find_named,
+    not_found,
+    tenant,
+)
 
 
 # -- sharing policies ------------------------------------------------------------------------------
@@ -199,21 +207,13 @@ def _relationship_object(relationship: OrganizationRelationship) -> PSObject:
 
 
 def _find_relationship(ctx: Context, identity: str) -> OrganizationRelationship:
-    for relationship in tenant(ctx).organization_relationships:
-        if relationship.name.lower() == identity.lower():
-            return relationship
-    raise not_found(identity)
+    return find_named(tenant(ctx).organization_relationships, identity)
 
 
 def _apply_relationship(ctx: Context, relationship: OrganizationRelationship, p: dict[str, Any]) -> None:
     if "DomainNames" in p:
         value = p["DomainNames"]
-        names = list(relationship.domain_names)
-        if isinstance(value, dict):
-            names += [v for v in value.get("add", []) if v not in names]
-            names = [v for v in names if v not in value.get("remove", [])]
-        else:
-            names = list(value)
+        names = add_remove(relationship.domain_names, value) if isinstance(value, dict) else list(value)
         try:
             relationship.domain_names = [parse_domain(n) for n in names]
         except ValueError:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol, TypeVar
 
 from ..world.model import AcceptedDomain, Mailbox, Tenant
 from .binder import Cmdlet, CmdletError, Context, Param
 from .objects import PSObject
+
+
+class _HasName(Protocol):
+    name: str
+
+
+_Named = TypeVar("_Named", bound=_HasName)
 
 # A made-up but well-formed Exchange Online domain controller, as in "couldn't be found on '...'".
 DOMAIN_CONTROLLER = "AM4PR05A001DC01.EURPRD05.PROD.OUTLOOK.COM"
@@ -25,6 +33,14 @@ def not_found(identity: str) -> CmdletError:
 
 def tenant(ctx: Context) -> Tenant:
     return ctx.runtime.world.tenant
+
+
+def find_named(items: Iterable[_Named], identity: str) -> _Named:
+    """The object of a tenant collection (connectors, relationships...) named `identity`, any case."""
+    for item in items:
+        if item.name.lower() == identity.lower():
+            return item
+    raise not_found(identity)
 
 
 def find_mailbox(ctx: Context, identity: str) -> Mailbox:
