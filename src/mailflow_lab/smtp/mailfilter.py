@@ -14,13 +14,13 @@ from ..policy import mailfilter as policy
 from ..policy import replies as R
 from ..runtime import LabRuntime
 from ..world.model import MailFilter
-from .outside import EXTENSIONS
-from .protocol import EndpointHandler, LabSMTP, reverse_path
+from .outside import ThirdPartyHandler
+from .protocol import LabSMTP, reverse_path
 
 RELAY_TIMEOUT_S = 30
 
 
-class FilterHandler(EndpointHandler):
+class FilterHandler(ThirdPartyHandler):
     """Handler for a filtering service's MX host (Postfix-like wording, the lab's choice).
 
     Lab choice: the filter judges nothing itself and relays each message while the sender waits, passing
@@ -41,19 +41,6 @@ class FilterHandler(EndpointHandler):
         self.fqdn = mail_filter.host
         self.mx_host = mx_host
         self._tls_context = tls_context
-
-    def banner_text(self, date: str) -> str:
-        """The greeting after '220 <host>': Postfix's, not Exchange Online's (servers.py asks for it)."""
-        return R.postfix_banner_text(date)
-
-    async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
-        return R.AUTH_NOT_ENABLED
-
-    async def handle_EHLO(
-        self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
-    ) -> list[str]:
-        session.host_name = hostname
-        return server.ehlo_reply([self.fqdn, *EXTENSIONS])
 
     async def handle_MAIL(
         self, server: LabSMTP, session: Session, envelope: Envelope, address: str, options: list[str]

@@ -66,23 +66,14 @@ class MXHandler(EndpointHandler):
         return str(outcome.decision.reply)
 
     async def handle_DATA(self, server: LabSMTP, session: Session, envelope: Envelope) -> str:
-        content: bytes = envelope.original_content or b""
         routes = self._routes(envelope)
         connector = next((c for _, c in routes.values() if c), None)
-        incoming = Incoming(
-            mail_from=reverse_path(envelope),
-            recipients=list(envelope.rcpt_tos),
-            content=content,
-            client_ip=server.facts.client_ip,
-            helo=server.facts.helo or "",
-            tls_version=server.facts.tls_version,
-            endpoint_fqdn=self.fqdn,
-        )
+        incoming = self.incoming(server, envelope)
         source = enhanced_filtering.original_source(
             self.runtime.world.tenant,
             server.facts.client_ip,
             server.facts.cert_names,
-            received_headers(content),
+            received_headers(incoming.content),
             list(envelope.rcpt_tos),
         )
         return await asyncio.to_thread(self._accept, incoming, connector, source.ip)

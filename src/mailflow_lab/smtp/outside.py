@@ -21,15 +21,8 @@ MAX_MESSAGE_SIZE = 52428800  # what it advertises, and enforces (aiosmtpd answer
 EXTENSIONS = ("PIPELINING", f"SIZE {MAX_MESSAGE_SIZE}", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8")
 
 
-class OutsideHandler(EndpointHandler):
-    """Handler for one outside organisation's receiving server (Postfix-like wording, the lab's choice)."""
-
-    data_size_limit = MAX_MESSAGE_SIZE
-
-    def __init__(self, runtime: LabRuntime, org: OutsideOrganisation) -> None:
-        super().__init__(runtime)
-        self.org = org
-        self.fqdn = org.mail_server
+class ThirdPartyHandler(EndpointHandler):
+    """A mail server outside Microsoft 365 (Postfix-like wording, the lab's choice): banner, EHLO, no AUTH."""
 
     def banner_text(self, date: str) -> str:
         """The greeting after '220 <host>': Postfix's, not Exchange Online's (servers.py asks for it)."""
@@ -42,8 +35,18 @@ class OutsideHandler(EndpointHandler):
         self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname
-        lines = [self.fqdn, *EXTENSIONS]
-        return server.ehlo_reply(lines)
+        return server.ehlo_reply([self.fqdn, *EXTENSIONS])
+
+
+class OutsideHandler(ThirdPartyHandler):
+    """Handler for one outside organisation's receiving server."""
+
+    data_size_limit = MAX_MESSAGE_SIZE
+
+    def __init__(self, runtime: LabRuntime, org: OutsideOrganisation) -> None:
+        super().__init__(runtime)
+        self.org = org
+        self.fqdn = org.mail_server
 
     async def handle_MAIL(
         self, server: LabSMTP, session: Session, envelope: Envelope, address: str, options: list[str]

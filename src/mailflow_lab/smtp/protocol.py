@@ -17,6 +17,7 @@ from ..policy import replies as R
 from ..policy import session as limits_policy
 from ..policy.session import SessionLimits
 from ..sessions import AuthAttempt, SessionRecord, address_of, mechanism_name
+from ..transport import Incoming
 from . import translate
 from .connections import ConnectionTable
 
@@ -63,6 +64,18 @@ class EndpointHandler:
 
     def after_tls(self, server: LabSMTP) -> R.Reply | None:
         return None
+
+    def incoming(self, server: LabSMTP, envelope: Envelope) -> Incoming:
+        """The message of this DATA, with what the session showed of its client."""
+        return Incoming(
+            mail_from=reverse_path(envelope),
+            recipients=list(envelope.rcpt_tos),
+            content=envelope.original_content or b"",
+            client_ip=server.facts.client_ip,
+            helo=server.facts.helo or "",
+            tls_version=server.facts.tls_version,
+            endpoint_fqdn=self.fqdn,
+        )
 
     def closed(self, server: LabSMTP) -> None:
         return None

@@ -13,7 +13,7 @@ from ..policy import replies as R
 from ..policy import submission as policy
 from ..runtime import LabRuntime
 from ..tokens import parse_xoauth2
-from ..transport import Incoming, Transport, headers_of
+from ..transport import Transport, headers_of
 from .protocol import EndpointHandler, LabSMTP, reverse_path
 
 
@@ -128,15 +128,7 @@ class SubmissionHandler(EndpointHandler):
         if not decision.accepted:
             return str(decision.reply)
         messages_last_minute, _ = self.runtime.recent_submissions(login, timedelta(minutes=1))
-        incoming = Incoming(
-            mail_from=reverse_path(envelope),
-            recipients=list(envelope.rcpt_tos),
-            content=content,
-            client_ip=server.facts.client_ip,
-            helo=server.facts.helo or "",
-            tls_version=server.facts.tls_version,
-            endpoint_fqdn=self.fqdn,
-        )
+        incoming = self.incoming(server, envelope)
         delay = policy.deferral_minutes(messages_last_minute)
         # Files are written (and fsync'd) off the event loop; 250 goes out only once they are on disk.
         message_id = await asyncio.to_thread(self.transport.submit, incoming, login, delay)
