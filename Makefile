@@ -22,6 +22,7 @@ lab: venv
 lint: venv
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/lint-imports
 
 unit: venv
 	$(BIN)/python -m pytest

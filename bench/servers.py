@@ -172,8 +172,8 @@ def serve_lab(per_address: int | None) -> Served:
 
 def submission_tls_context() -> ssl.SSLContext:
     """The very context the lab's submission endpoint uses (cached lab CA, EC P-256 leaf)."""
-    from mailflow_lab.lab import SUBMISSION_HOSTS
-    from mailflow_lab.tlsmaterial import LabCA
+    from mailflow_lab.lab.tlsmaterial import LabCA
+    from mailflow_lab.world.hosts import SUBMISSION_HOSTS
 
     return LabCA.load_or_create().server_context(list(SUBMISSION_HOSTS), min_version=ssl.TLSVersion.TLSv1)
 

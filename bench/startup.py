@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     from aiosmtpd.controller import Controller
 
     import mailflow_lab
-    from mailflow_lab.lab import SUBMISSION_HOSTS
-    from mailflow_lab.tlsmaterial import LabCA
+    from mailflow_lab.lab.tlsmaterial import LabCA
+    from mailflow_lab.world.hosts import SUBMISSION_HOSTS
 
     from .servers import NullHandler, free_port
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from mailflow_lab.advice import (
+from mailflow_lab.policy.advice import (
     COMPARISON,
     OPTIONS,
     QUESTIONS,

@@ -18,7 +18,7 @@ import dns.resolver
 import pytest
 
 from mailflow_lab.cli import main
-from mailflow_lab.listening import listen_address
+from mailflow_lab.lab.listening import listen_address
 from mailflow_lab.world.loader import data_dir
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mailflow_lab.clock import LabClock
+from mailflow_lab.world.clock import LabClock
 
 START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 

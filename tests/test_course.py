@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailflow_lab import course
+from mailflow_lab.ui import course
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 

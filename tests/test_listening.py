@@ -8,8 +8,9 @@ import socket
 
 import pytest
 
-from mailflow_lab.listening import choose_port, is_unspecified, listen_address, point_names_at
-from mailflow_lab.world.loader import load_world, load_world_dns
+from mailflow_lab.lab.listening import choose_port, is_unspecified, listen_address, point_names_at
+from mailflow_lab.labdns.worlddns import load_world_dns
+from mailflow_lab.world.loader import load_world
 
 
 def test_a_free_port_is_kept_and_a_taken_one_gives_way_with_the_reason() -> None:

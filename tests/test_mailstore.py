@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mailflow_lab.mailstore import INBOX, JUNK, SENT, MailStore
+from mailflow_lab.store.mailstore import INBOX, JUNK, SENT, MailStore
 
 ALEX = "alex@contoso.com"
 

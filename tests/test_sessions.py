@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mailflow_lab.sessions import (
-    AuthAttempt,
-    ReplySeen,
-    SessionLog,
-    SessionRecord,
-    address_of,
-    load_sessions,
-    mechanism_name,
-    read_sessions,
-)
+from mailflow_lab.policy.observed import AuthAttempt, SessionRecord, address_of, mechanism_name
+from mailflow_lab.policy.replies import Reply
+from mailflow_lab.store.sessions import SessionLog, load_sessions, read_sessions
 
 
 @pytest.mark.parametrize(
@@ -39,7 +32,7 @@ from mailflow_lab.sessions import (
     ],
 )
 def test_reply_lines(line: str, code: int, enhanced: str | None, text: str) -> None:
-    assert ReplySeen.from_line(line) == ReplySeen(code, enhanced, text)
+    assert Reply.from_text(line) == Reply(code, enhanced, text)
 
 
 @pytest.mark.parametrize(
@@ -63,12 +56,12 @@ def test_a_session_notes_final_replies_only() -> None:
     record.reply("DATA", "354 Start mail input; end with <CRLF>.<CRLF>")
     record.reply("DATA", "250 2.0.0 OK <id> [Hostname=x]")
     record.reply("QUIT", "421 4.4.2 Connection dropped")
-    assert record.auth[0].reply == ReplySeen(235, "2.7.0", "Authentication successful")
+    assert record.auth[0].reply == Reply(235, "2.7.0", "Authentication successful")
     (transaction,) = record.transactions
     assert transaction.mail_reply and transaction.mail_reply.code == 250
-    assert transaction.recipients[0].reply == ReplySeen(250, "2.1.5", "Recipient OK")
+    assert transaction.recipients[0].reply == Reply(250, "2.1.5", "Recipient OK")
     assert transaction.data_reply and transaction.data_reply.code == 250
-    assert record.closing_reply == ReplySeen(421, "4.4.2", "Connection dropped")
+    assert record.closing_reply == Reply(421, "4.4.2", "Connection dropped")
 
 
 def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
@@ -77,7 +70,7 @@ def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
         "smtp.office365.com", 587, peer_ip="127.0.0.1", client_ip="203.0.113.10", ehlo="a.local",
         cert_names=["relay.contoso.com"],
     )  # fmt: skip
-    first.auth.append(AuthAttempt("LOGIN", "scanner@contoso.com", ReplySeen(235, "2.7.0", "ok")))
+    first.auth.append(AuthAttempt("LOGIN", "scanner@contoso.com", Reply(235, "2.7.0", "ok")))
     first.mail("scanner@contoso.com")
     first.rcpt("alex@contoso.com")
     log.append(first)
@@ -182,7 +175,7 @@ def test_a_record_written_with_any_word_as_mechanism_is_read_without_it(tmp_path
         + b"\n"
     )
     (record,) = load_sessions(tmp_path)
-    assert record.auth == [AuthAttempt("(unrecognised)", None, ReplySeen(504, "5.7.4", "x"))]
+    assert record.auth == [AuthAttempt("(unrecognised)", None, Reply(504, "5.7.4", "x"))]
 
 
 def test_a_zone_in_xclient_addr_is_refused(tmp_path: Path) -> None:
@@ -205,7 +198,7 @@ def test_a_zone_in_xclient_addr_is_refused(tmp_path: Path) -> None:
 def test_a_report_read_right_after_a_send_has_that_send(tmp_path: Path) -> None:
     """The device's QUIT is answered before the server winds the session up: the report waits for it."""
     from mailflow_lab import Device, Lab
-    from mailflow_lab.readiness import lab_readiness
+    from mailflow_lab.lab.readiness import lab_readiness
 
     device = Device(
         name="copier",

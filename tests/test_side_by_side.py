@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from mailflow_lab import Lab
-from mailflow_lab.leftovers import OWNER_FILE, PREFIX, remove_orphans
+from mailflow_lab.scenarios import load_into
 from mailflow_lab.scenarios.loader import PACKS_ENV, scenario_paths, scenarios_dir
+from mailflow_lab.store.statedir import OWNER_FILE, PREFIX, remove_orphans
 
 LEARNER = textwrap.dedent(
     """
@@ -117,7 +118,7 @@ def test_instructor_scenario_packs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     names = [p.stem for p in scenario_paths()]
     assert "our-printer" in names and shipped.stem in names
     with Lab.start() as lab:
-        loaded = lab.load_scenario("our-printer")
+        loaded = load_into(lab, "our-printer")
         assert loaded.scenario.path == pack / "our-printer.toml"
 
 

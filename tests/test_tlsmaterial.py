@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from mailflow_lab.tlsmaterial import (
+from mailflow_lab.lab.tlsmaterial import (
     CA_COMMON_NAME,
     CA_FILE,
     CA_KEY_FILE,

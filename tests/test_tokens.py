@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from mailflow_lab.tokens import (
+from mailflow_lab.auth.oauth import (
     EXCHANGE_RESOURCE,
     LAB_TENANT_ID,
     SMTP_SEND_SCOPE,

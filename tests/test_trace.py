@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mailflow_lab.trace import MessageTrace, TraceEvent, TraceRecord, format_table, new_trace_id
+from mailflow_lab.store.trace import MessageTrace, TraceEvent, TraceRecord, format_table, new_trace_id
 
 T0 = datetime(2025, 3, 10, 9, 14, 2, tzinfo=UTC)
 

@@ -12,9 +12,11 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .datafile import LabDataError
-from .trace import format_table
-from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
+from .labdns.worlddns import load_world_dns
+from .store.trace import format_table
+from .world.datafile import LabDataError
+from .world.hosts import SUBMISSION_HOSTS, SUBMISSION_SERVER, tenant_mx_host
+from .world.loader import DEFAULT_WORLD, load_world
 
 TRACE_FILE = "trace.jsonl"
 
@@ -112,7 +114,7 @@ def _port(text: str) -> int:
 
 def _listen(text: str) -> str:
     """--listen, checked before anything is bound: an address of this machine (a host name resolved once)."""
-    from .listening import listen_address
+    from .lab.listening import listen_address
 
     try:
         return listen_address(text)
@@ -123,13 +125,13 @@ def _listen(text: str) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .lab import SUBMISSION_HOSTS, Lab  # the servers load only for this command
-    from .listening import choose_port, is_unspecified, point_names_at
+    from .lab.lab import Lab  # the servers load only for this command
+    from .lab.listening import choose_port, is_unspecified, point_names_at
     from .smtp.servers import exposure_warning
 
     state = args.state or Path(tempfile.mkdtemp(prefix="mailflow-lab-"))
     world = load_world(args.world)
-    mx_host = f"{world.tenant.accepted_domains[0].name.replace('.', '-')}.mail.protection.outlook.com"
+    mx_host = tenant_mx_host(world)  # the default accepted domain's, as the lab serves it
     host = args.listen or "127.0.0.1"  # --listen is an address already, checked by _listen
     notes: list[str] = []
 
@@ -142,7 +144,7 @@ def _serve(args: argparse.Namespace) -> int:
         return choice.port
 
     ports = {
-        ("smtp.office365.com", 587): port_for(args.submission_port, 587, "smtp.office365.com:587"),
+        (SUBMISSION_SERVER, 587): port_for(args.submission_port, 587, f"{SUBMISSION_SERVER}:587"),
         (mx_host, 25): port_for(args.mx_port, 25, f"{mx_host}:25"),
     }
     dns_port = port_for(args.dns_port, 53, "lab DNS", udp_too=True)
@@ -185,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .readiness import readiness_report
+    from .lab.readiness import readiness_report
 
     report = readiness_report(Path(args.state))
     print(report.to_json() if args.json else report.text())
@@ -193,7 +195,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from .lab import saved_trace
+    from .store.statedir import saved_trace
 
     path = Path(args.state) / TRACE_FILE
     if not path.exists():
@@ -210,7 +212,7 @@ def _trace(args: argparse.Namespace) -> int:
 
 def _ps(args: argparse.Namespace) -> int:
     from .admin.shell import run
-    from .lab import open_state
+    from .store.statedir import open_state
 
     text = sys.stdin.read() if args.lines == ["-"] else "\n".join(args.lines)
     # A running `serve` on the same state folder takes the change at its next SMTP session.

@@ -7,7 +7,7 @@ from pathlib import Path
 from mailflow_lab import Device, Lab, SendResult
 from mailflow_lab.admin.objects import PowerShellResult
 from mailflow_lab.admin.shell import run
-from mailflow_lab.lab import open_state
+from mailflow_lab.store.statedir import open_state
 
 MX = "contoso-com.mail.protection.outlook.com"
 TENANT_OFF = (

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from mailflow_lab.advice import QUESTIONS, TITLES, DeviceFacts, recommend
+from mailflow_lab.policy.advice import QUESTIONS, TITLES, DeviceFacts, recommend
 from mailflow_lab.ui.wizard import CONNECTOR_BY_IP, EXTERNAL_RECIPIENT
 
 try:

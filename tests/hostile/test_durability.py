@@ -23,7 +23,7 @@ import pytest
 from hostile_kit import MX, SCANNER
 
 from mailflow_lab import Device, Lab
-from mailflow_lab.trace import MessageTrace
+from mailflow_lab.store.trace import MessageTrace
 
 BURST_S = 1.5  # the kill comes this long after the first acknowledgement
 MAX_PER_THREAD = 400

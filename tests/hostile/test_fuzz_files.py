@@ -18,12 +18,13 @@ from hypothesis import strategies as st
 from mailflow_lab.admin.objects import PowerShellResult
 from mailflow_lab.admin.shell import run
 from mailflow_lab.admin.syntax import PowerShellSyntaxError, parse
-from mailflow_lab.datafile import LabDataError
-from mailflow_lab.lab import open_state
+from mailflow_lab.labdns.worlddns import load_world_dns
 from mailflow_lab.labdns.zones import zone_from_text
-from mailflow_lab.runtime import LabRuntime
 from mailflow_lab.scenarios import load_scenario_file
-from mailflow_lab.world.loader import data_dir, load_world, load_world_dns
+from mailflow_lab.store.runtime import LabRuntime
+from mailflow_lab.store.statedir import open_state
+from mailflow_lab.world.datafile import LabDataError
+from mailflow_lab.world.loader import data_dir, load_world
 
 SHORT_RUN = 60
 LONG_RUN = 3000

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailflow_lab import Device, Lab
-from mailflow_lab.tokens import xoauth2_initial_response
+from mailflow_lab.auth.oauth import xoauth2_initial_response
 
 SHORT_RUN = 40  # examples per endpoint and prelude in every `make test`
 LONG_RUN = 1500  # with `pytest -m fuzz`

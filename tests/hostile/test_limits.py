@@ -14,9 +14,9 @@ import pytest
 from hostile_kit import FABRIKAM, MX, SCANNER, SUBMISSION, Wire, message, stored_messages
 
 from mailflow_lab import Device, Lab
+from mailflow_lab.auth.oauth import xoauth2_initial_response
 from mailflow_lab.policy import replies as R
 from mailflow_lab.policy.session import SessionLimits
-from mailflow_lab.tokens import xoauth2_initial_response
 
 LINE_TOO_LONG = str(R.LINE_TOO_LONG)
 TOO_BIG = str(R.MESSAGE_TOO_BIG)

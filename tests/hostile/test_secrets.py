@@ -17,9 +17,9 @@ import pytest
 from hostile_kit import MX, SCANNER, SUBMISSION, Wire
 
 from mailflow_lab import Device, Lab
-from mailflow_lab.readiness import lab_readiness
-from mailflow_lab.sessions import load_sessions
-from mailflow_lab.tokens import xoauth2_initial_response
+from mailflow_lab.auth.oauth import xoauth2_initial_response
+from mailflow_lab.lab.readiness import lab_readiness
+from mailflow_lab.store.sessions import load_sessions
 
 ALEX = ("alex@contoso.com", "Alex#2026")
 WRONG = "Wr0ng#Secret-2026"
@@ -180,7 +180,7 @@ def test_the_lab_refuses_a_login_it_cannot_decode_without_echoing_it(lab: Lab) -
 )
 def test_a_transcript_shows_no_word_typed_as_the_auth_mechanism(line: str, shown: str) -> None:
     """A client may type its password where the mechanism goes: the transcript names known ones only."""
-    from mailflow_lab.transcript import Transcript
+    from mailflow_lab.client.transcript import Transcript
 
     transcript = Transcript()
     transcript.client(line)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mailflow_lab.labdns.worlddns import load_world_dns
 from mailflow_lab.labdns.zones import zone_from_file, zone_from_text
-from mailflow_lab.world.loader import load_world, load_world_dns
+from mailflow_lab.world.loader import load_world
 
 ZONE = """\
 $ORIGIN example.test.

@@ -169,11 +169,11 @@ def test_catalogue_reply_has_a_specific_explanation(
 @pytest.mark.parametrize(("name", "args", "step", "rule"), ROWS)
 def test_explanation_survives_the_wire(name: str, args: tuple[Any, ...], step: str, rule: str) -> None:
     """The reply as a device parses it off the wire (code, then enhanced code split from the text)."""
-    from mailflow_lab.device import _reply as parse_wire
-
     reply = _reply(catalogue()[name], args)
-    wire = parse_wire(reply.code, str(reply).partition(" ")[2])
+    wire = R.Reply.from_smtplib(reply.code, str(reply).partition(" ")[2])
+    assert wire == reply
     assert explain(wire).rule == rule
+    assert explain(R.Reply.from_text(f"{reply}\r\n")).rule == rule
 
 
 @pytest.mark.parametrize(("reply", "step", "rule"), OFF_CATALOGUE)

@@ -9,8 +9,8 @@ import pytest
 
 from mailflow_lab.policy import replies as R
 from mailflow_lab.policy.devices import DeviceKey, group_devices, role_of, world_servers
+from mailflow_lab.policy.observed import AuthAttempt, Recipient, SessionRecord, Transaction
 from mailflow_lab.policy.readiness import assess, assess_all
-from mailflow_lab.sessions import AuthAttempt, Recipient, ReplySeen, SessionRecord, Transaction
 from mailflow_lab.world.model import InboundConnector, World
 
 MX = "contoso-com.mail.protection.outlook.com"
@@ -18,8 +18,8 @@ OFFICE = "203.0.113.10"
 BRANCH = "198.51.100.23"
 
 
-def seen(reply: R.Reply) -> ReplySeen:
-    return ReplySeen(reply.code, reply.enhanced, reply.text)
+def seen(reply: R.Reply) -> R.Reply:
+    return R.Reply(reply.code, reply.enhanced, reply.text)
 
 
 def session(
@@ -50,7 +50,7 @@ def session(
         transaction = Transaction(mail_from, seen(R.SENDER_OK))
         transaction.recipients = [Recipient(a, seen(rcpt_reply)) for a in to]
         if delivered:
-            transaction.data_reply = ReplySeen(250, "2.0.0", "OK")
+            transaction.data_reply = R.Reply(250, "2.0.0", "OK")
         record.transactions.append(transaction)
     for name, value in fields.items():
         setattr(record, name, value)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mailflow_lab.scenarios import load_scenario_file, run_scenario, scenario_paths
+from mailflow_lab.scenarios.compare import compare
 from mailflow_lab.scenarios.loader import scenarios_dir
-from mailflow_lab.scenarios.runner import compare
 
 SHIPPED = scenario_paths(scenarios_dir())
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from mailflow_lab import LabDataError
-from mailflow_lab.scenarios import ScenarioError, load_scenario_file, run_scenario
+from mailflow_lab.scenarios import ScenarioError, load_into, load_scenario_file, run_scenario
+from mailflow_lab.scenarios.compare import CalendarObservation
 from mailflow_lab.scenarios.loader import scenarios_dir
-from mailflow_lab.scenarios.runner import CalendarObservation
 
 README = scenarios_dir() / "README.md"
 
@@ -184,7 +184,7 @@ def test_a_calendar_scenario_sends_nothing(tmp_path: Path) -> None:
 
     scenario = load_scenario_file(write(tmp_path, calendar_example_text()))
     with Lab.start(state_dir=tmp_path / "state") as lab:
-        loaded = lab.load_scenario(scenario.path)
+        loaded = load_into(lab, scenario.path)
         assert loaded.complaint.startswith("Fabrikam's planners")
         with pytest.raises(ScenarioError, match="sends no message"):
             loaded.send()

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from mailflow_lab import Lab
+from mailflow_lab.lab.readiness import readiness_report
 from mailflow_lab.policy.readiness import DeviceReadiness
-from mailflow_lab.readiness import readiness_report
-from mailflow_lab.sessions import load_sessions
+from mailflow_lab.store.sessions import load_sessions
 
 SWAKS = shutil.which("swaks")
 MSMTP = shutil.which("msmtp")

@@ -16,7 +16,7 @@ import ipywidgets as widgets  # noqa: E402
 import pytest  # noqa: E402
 
 from mailflow_lab import Lab  # noqa: E402
-from mailflow_lab.device import SendResult  # noqa: E402
+from mailflow_lab.client.device import SendResult  # noqa: E402
 from mailflow_lab.ui.explorer import ScenarioExplorer, spf_lists, spf_with  # noqa: E402
 
 OFFICE_IP = "203.0.113.10"

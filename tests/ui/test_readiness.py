@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import pytest
 
 from mailflow_lab import Device, Lab
-from mailflow_lab.readiness import lab_readiness
+from mailflow_lab.lab.readiness import lab_readiness
 from mailflow_lab.ui.readiness import readiness_html, readiness_view
 
 

@@ -14,8 +14,8 @@ import ipywidgets as widgets  # noqa: E402
 import pytest  # noqa: E402
 
 from mailflow_lab import Lab  # noqa: E402
-from mailflow_lab.device import SendResult  # noqa: E402
-from mailflow_lab.transcript import Transcript  # noqa: E402
+from mailflow_lab.client.device import SendResult  # noqa: E402
+from mailflow_lab.client.transcript import Transcript  # noqa: E402
 from mailflow_lab.ui.views import (  # noqa: E402
     DNSEditor,
     dns_editor,

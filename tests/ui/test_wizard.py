@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import pytest
 
 from mailflow_lab import Lab
-from mailflow_lab.advice import QUESTIONS, DeviceFacts, recommend
+from mailflow_lab.policy.advice import QUESTIONS, DeviceFacts, recommend
 from mailflow_lab.ui.wizard import DecisionWizard
 
 SCANNER = {"can_sign_in": True, "tls12_starttls_587": True, "smtp_auth_allowed": True}

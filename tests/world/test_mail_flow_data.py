@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailflow_lab import LabDataError
-from mailflow_lab.world.loader import data_dir, load_world, load_world_dns
+from mailflow_lab.labdns.worlddns import load_world_dns
+from mailflow_lab.world.loader import data_dir, load_world
 from mailflow_lab.world.model import InboundConnector, MailFilter, OutboundConnector
 from mailflow_lab.world.state import tenant_from_dict, tenant_to_dict
 

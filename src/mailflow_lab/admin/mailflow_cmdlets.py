@@ -6,7 +6,7 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..trace import TraceRecord
+from ..store.trace import TraceRecord
 from ..world.model import InboundConnector, OutboundConnector
 from ..world.rules import connector_problem, outbound_connector_problem
 from .binder import Cmdlet, CmdletError, Context, Param, add_remove

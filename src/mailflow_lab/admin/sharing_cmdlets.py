@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..datafile import parse_domain
+from ..world.datafile import parse_domain
 from ..world.model import CALENDAR_ACCESS_LEVELS, OrganizationRelationship, SharingPolicy
 from ..world.rules import (
     FREE_BUSY_ACCESS_LEVELS,

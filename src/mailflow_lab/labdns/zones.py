@@ -11,7 +11,7 @@ import dns.exception
 import dns.name
 import dns.zone
 
-from ..datafile import LabDataError
+from ..world.datafile import LabDataError
 
 DEFAULT_TTL = 3600
 TXT_STRING_MAX = 255  # octets in one TXT character-string (RFC 1035 §3.3.14)

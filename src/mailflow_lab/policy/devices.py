@@ -6,10 +6,10 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..advice import SUBMISSION_SERVER
-from ..sessions import SessionRecord
 from ..world.model import Tenant, World
+from .advice import SUBMISSION_SERVER
 from .inbound import domain_of
+from .observed import SessionRecord
 
 Role = Literal["submission", "legacy", "mx", "other"]
 LEGACY_SERVER = "smtp-legacy.office365.com"

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ..advice import M365_SPF, SUBMISSION_SERVER, TITLES
-from ..sessions import SessionRecord
 from ..world.model import Tenant, World
 from . import replies as R
+from .advice import M365_SPF, SUBMISSION_SERVER, TITLES
 from .devices import LEGACY_SERVER, DeviceFacts, DeviceKey, group_devices, world_servers
 from .inbound import InboundFacts, domain_of, matching_onpremises_connector
+from .observed import SessionRecord
 from .submission import LEGACY_TLS_VERSIONS, OFFERED_MECHANISMS, can_send_as, smtp_auth_switch
 
 Status = Literal["works", "ready", "blocked", "untested"]

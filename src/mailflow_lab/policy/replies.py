@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Made-up but well-formed Exchange Online server names (the sheets show <HOST> placeholders).
@@ -24,7 +25,32 @@ class Reply:
     text: str
 
     def __str__(self) -> str:
-        return f"{self.code} {self.enhanced} {self.text}" if self.enhanced else f"{self.code} {self.text}"
+        return " ".join(part for part in (str(self.code), self.enhanced, self.text) if part)
+
+    @classmethod
+    def from_text(cls, text: str) -> Reply:
+        """A reply as it goes over the wire, one line or several ("250-..." then "250 ..."); CRLFs optional.
+
+        The lines' texts are joined with a space. ValueError when the text is no SMTP reply.
+        """
+        lines = [line for line in text.replace("\r", "").split("\n") if line]
+        match = _LINE.match(lines[0]) if lines else None
+        if match is None or any(not line.startswith(match[1]) for line in lines):
+            raise ValueError(f"not an SMTP reply: {text[:80]!r}")
+        return cls._of(int(match[1]), " ".join(line[4:] for line in lines))
+
+    @classmethod
+    def from_smtplib(cls, code: int, message: bytes | str) -> Reply:
+        """A reply as smtplib hands it over: the code, and the text of its lines joined by line feeds."""
+        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        return cls._of(code, " ".join(text.splitlines()))
+
+    @classmethod
+    def _of(cls, code: int, text: str) -> Reply:
+        enhanced = _ENHANCED.match(text)
+        if enhanced is None:
+            return cls(code, None, text.strip())
+        return cls(code, enhanced[1], (enhanced[2] or "").strip())
 
     @property
     def accepted(self) -> bool:
@@ -33,6 +59,12 @@ class Reply:
     @property
     def permanent(self) -> bool:
         return self.code >= 500
+
+
+# RFC 5321 §4.2: three digits, then a space or (on all lines but the last) a hyphen, then the text.
+_LINE = re.compile(r"^([2-5][0-9][0-9])(?:[ -]|$)")
+# RFC 3463 §2: class 2, 4 or 5, a subject and a detail of up to three digits each, first in the text.
+_ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?: (.*))?$", re.DOTALL)
 
 
 def _r(code: int, enhanced: str | None, text: str) -> Reply:

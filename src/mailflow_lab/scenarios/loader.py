@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..datafile import LabDataError, Table, load_toml, parse_domain, parse_email, parse_ip
 from ..policy.sharing import Viewer
+from ..world.datafile import LabDataError, Table, load_toml, parse_domain, parse_email, parse_ip
 from ..world.loader import data_dir
 from ..world.model import ANONYMOUS
 from .model import (

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from ..device import SendResult
+from ..client.device import SendResult
+from ..lab.lab import Lab
 from ..policy.sharing import CalendarView, calendar_view
-from .model import CalendarExpectation, Expectation, Scenario
-from .runner import (
+from .compare import (
     CalendarObservation,
     Observation,
     ScenarioError,
@@ -19,9 +20,8 @@ from .runner import (
     observe_calendar,
     send,
 )
-
-if TYPE_CHECKING:
-    from ..lab import Lab
+from .loader import load_scenario_file
+from .model import CalendarExpectation, Expectation, Scenario
 
 
 @dataclass
@@ -94,3 +94,9 @@ class LoadedScenario:
         """Apply the scenario's own fix (the solution), as a teacher or CI would."""
         apply_changes(self.lab, self.scenario.fix, f"{self.scenario.name}: fix: ")
         self.device.update(self.scenario.fix.device)
+
+
+def load_into(lab: Lab, name: str | Path | Scenario) -> LoadedScenario:
+    """Apply a scenario's broken setup (data/scenarios/NAME.toml, a path, or a Scenario) to a running lab."""
+    scenario = name if isinstance(name, Scenario) else load_scenario_file(name)
+    return LoadedScenario.load(lab, scenario)

@@ -12,7 +12,7 @@ from aiosmtpd.smtp import Envelope, Session
 
 from ..policy import mailfilter as policy
 from ..policy import replies as R
-from ..runtime import LabRuntime
+from ..store.runtime import LabRuntime
 from ..world.model import MailFilter
 from .outside import ThirdPartyHandler
 from .protocol import LabSMTP, reverse_path

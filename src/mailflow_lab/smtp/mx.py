@@ -11,11 +11,11 @@ from aiosmtpd.smtp import Envelope, Session
 from ..auth.dkim import verify_all
 from ..auth.dmarc import evaluate_dmarc
 from ..auth.spf import check_spf
+from ..delivery.transport import Incoming, Transport, header_block, headers_of
 from ..policy import antispam, enhanced_filtering
 from ..policy import inbound as policy
 from ..policy import replies as R
-from ..runtime import LabRuntime
-from ..transport import Incoming, Transport, header_block, headers_of
+from ..store.runtime import LabRuntime
 from .protocol import EndpointHandler, LabSMTP, reverse_path
 
 

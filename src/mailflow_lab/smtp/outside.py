@@ -10,10 +10,10 @@ from aiosmtpd.smtp import Envelope, Session
 from ..auth.dkim import verify_all
 from ..auth.dmarc import evaluate_dmarc
 from ..auth.spf import check_spf
+from ..delivery.transport import headers_of
 from ..policy import outside as policy
 from ..policy import replies as R
-from ..runtime import LabRuntime
-from ..transport import headers_of
+from ..store.runtime import LabRuntime
 from ..world.model import OutsideOrganisation
 from .protocol import EndpointHandler, LabSMTP, reverse_path
 

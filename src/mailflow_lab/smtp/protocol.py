@@ -13,11 +13,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 
+from ..delivery.transport import Incoming
 from ..policy import replies as R
 from ..policy import session as limits_policy
+from ..policy.observed import AuthAttempt, SessionRecord, address_of, mechanism_name
 from ..policy.session import SessionLimits
-from ..sessions import AuthAttempt, SessionRecord, address_of, mechanism_name
-from ..transport import Incoming
 from . import translate
 from .connections import ConnectionTable
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from aiosmtpd.smtp import Envelope, Session
 
+from ..auth.oauth import parse_xoauth2
+from ..delivery.transport import Transport, headers_of
 from ..policy import replies as R
 from ..policy import submission as policy
-from ..runtime import LabRuntime
-from ..tokens import parse_xoauth2
-from ..transport import Transport, headers_of
+from ..store.runtime import LabRuntime
 from .protocol import EndpointHandler, LabSMTP, reverse_path
 
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..policy.sharing import CalendarView
+from ..scenarios.session import LoadedScenario, load_into
 
 if TYPE_CHECKING:
-    from ..lab import Lab
-    from ..scenarios.session import LoadedScenario
+    from ..lab.lab import Lab
 
 _DNS_HELP = "one change a line: NAME TYPE VALUE, e.g. contoso.com TXT v=spf1 ip4:203.0.113.10 -all"
 _MAIL_EXAMPLE = "Set-CASMailbox -Identity alex -SmtpClientAuthenticationDisabled $false"
@@ -27,7 +27,7 @@ class BreakFix:
 
     def __init__(self, lab: Lab, scenario: LoadedScenario | str) -> None:
         self.lab = lab
-        self.session = lab.load_scenario(scenario) if isinstance(scenario, str) else scenario
+        self.session = load_into(lab, scenario) if isinstance(scenario, str) else scenario
         calendar = self.session.scenario.calendar is not None
         if calendar:
             self.ticket = widgets.HTML(self._calendar_ticket_html(self.session.look()))

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..device import Device, SendResult
+from ..client.device import Device, SendResult
 from ..policy.explain import explain, explain_outcome
 from .views import FAIL_COLOUR, transcript_html
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..lab.lab import Lab
 
 OPTIONS = (("SMTP AUTH", "smtp-auth"), ("Direct send", "direct-send"), ("SMTP relay", "relay"))
 SUBMISSION_HOST = "smtp.office365.com"

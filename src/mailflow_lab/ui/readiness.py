@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
+from ..lab.readiness import ReadinessReport, lab_readiness
 from ..policy.readiness import DeviceReadiness, OptionVerdict
-from ..readiness import ReadinessReport, lab_readiness
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..lab.lab import Lab
 
 COLOURS = {"works": "#1a7f37", "ready": "#1a7f37", "blocked": "#cf222e", "untested": "#6e7781"}
 

@@ -30,7 +30,7 @@ from ..world.model import (
 from ..world.rules import FREE_BUSY_ACCESS_LEVELS
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..lab.lab import Lab
 
 WHAT_IF_POLICY = "What-if sharing policy"
 NOT_ALLOWED = "(no calendar sharing)"

@@ -24,7 +24,7 @@ from .diagrams import (
 )
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..lab.lab import Lab
 
 
 @dataclass(frozen=True)

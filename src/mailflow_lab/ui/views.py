@@ -16,14 +16,14 @@ import dns.rdatatype
 import ipywidgets as widgets
 
 from ..auth.spf import check_spf
-from ..device import SendResult
+from ..client.device import SendResult
+from ..labdns.worlddns import load_world_dns
 from ..policy.explain import Explanation, explain
 from ..policy.replies import Reply
-from ..trace import TraceRecord, format_received
-from ..world.loader import load_world_dns
+from ..store.trace import TraceRecord, format_received
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..lab.lab import Lab
 
 FOLDERS = ("Inbox", "Junk Email", "Sent Items")
 AUTH_HEADERS = ("Authentication-Results", "Received-SPF", "X-Forefront-Antispam-Report")

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..advice import M365_SPF, QUESTIONS, TITLES, DeviceFacts, Recommendation, recommend
-from ..device import Device, SendResult
+from ..client.device import Device, SendResult
+from ..policy.advice import M365_SPF, QUESTIONS, TITLES, DeviceFacts, Recommendation, recommend
 from ..world.model import TlsMode
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..lab.lab import Lab
 
 # Where a hosted app appears from in the lab: a documentation address standing for a provider's shared range.
 PROVIDER_IP = "192.0.2.80"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ..datafile import (
+from .datafile import (
     LabDataError,
     Table,
     load_toml,
@@ -14,8 +14,6 @@ from ..datafile import (
     parse_ip,
     parse_network,
 )
-from ..labdns.resolver import LabDNS
-from ..labdns.zones import zone_from_file
 from .model import (
     ANONYMOUS,
     CALENDAR_ACCESS_LEVELS,
@@ -92,18 +90,6 @@ def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> World:
     )
     _check_world(world, path)
     return world
-
-
-def load_world_dns(world: World) -> LabDNS:
-    """The lab resolver over a world's zone files (zone mistakes are reported with file and line)."""
-    dns = LabDNS()
-    for zone_file in world.zone_files:
-        zone = zone_from_file(zone_file)
-        try:
-            dns.add_zone(zone)
-        except ValueError as exc:
-            raise LabDataError(zone_file, "", str(exc)) from None
-    return dns
 
 
 def _relative(world_file: Path, text: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..datafile import parse_domain_ok, parse_email
+from .datafile import parse_domain_ok, parse_email
 from .model import InboundConnector, OutboundConnector, Tenant
 
 

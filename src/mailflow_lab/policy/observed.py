@@ -1,21 +1,16 @@
-"""What each SMTP session showed of its client, recorded as it closes: one JSON line in sessions.jsonl."""
+"""What each SMTP session showed of its client: the record the SMTP glue fills, the readiness policy reads."""
 
 from __future__ import annotations
 
 import ipaddress
-import json
-import os
-import re
-import threading
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
+
+from .replies import Reply
 
 # Plain data, no lab imports: the SMTP glue fills a record, the readiness policy reads it, another process
 # (`mailflow-lab report`) loads it. Passwords and tokens never enter a record: AUTH is recorded as its
 # mechanism, the user name it named and the reply it got, never what followed the user name.
-SESSIONS_FILE = "sessions.jsonl"
-_REPLY = re.compile(r"^(\d{3})(?:[ -](\d\.\d{1,3}\.\d{1,3})\b)?[ -]?(.*)$", re.S)
 
 # SASL mechanism names a client may put after AUTH (IANA "SASL Mechanisms" registry, RFC 4422 §3.1, plus
 # the vendor ones mail clients send: LOGIN, XOAUTH2, NTLM). Whatever else follows AUTH is no mechanism
@@ -39,37 +34,18 @@ def mechanism_name(word: str) -> str:
 
 
 @dataclass
-class ReplySeen:
-    """One reply the lab sent: code, enhanced status code (RFC 3463) and text."""
-
-    code: int
-    enhanced: str | None = None
-    text: str = ""
-
-    @classmethod
-    def from_line(cls, line: str) -> ReplySeen | None:
-        match = _REPLY.match(line.strip())
-        if match is None:
-            return None
-        return cls(int(match.group(1)), match.group(2), match.group(3).strip())
-
-    def __str__(self) -> str:
-        return " ".join(str(p) for p in (self.code, self.enhanced, self.text) if p)
-
-
-@dataclass
 class AuthAttempt:
     """An AUTH command: its mechanism, the user name it named (if it got that far) and the final reply."""
 
     mechanism: str
     user: str | None = None
-    reply: ReplySeen | None = None
+    reply: Reply | None = None
 
 
 @dataclass
 class Recipient:
     address: str
-    reply: ReplySeen | None = None
+    reply: Reply | None = None
 
 
 @dataclass
@@ -77,9 +53,9 @@ class Transaction:
     """MAIL FROM, its recipients and the end of DATA, each with the reply it got."""
 
     mail_from: str
-    mail_reply: ReplySeen | None = None
+    mail_reply: Reply | None = None
     recipients: list[Recipient] = field(default_factory=list)
-    data_reply: ReplySeen | None = None
+    data_reply: Reply | None = None
 
 
 @dataclass
@@ -104,7 +80,7 @@ class SessionRecord:
     auth: list[AuthAttempt] = field(default_factory=list)
     login: str | None = None  # the mailbox signed in, once AUTH succeeded
     transactions: list[Transaction] = field(default_factory=list)
-    closing_reply: ReplySeen | None = None  # a 421 that ended the session (refused at connect, TLS 1.0...)
+    closing_reply: Reply | None = None  # a 421 that ended the session (refused at connect, TLS 1.0...)
     commands: int = 0
 
     # -- filled in by the SMTP glue as the session goes -------------------------------------------
@@ -120,8 +96,9 @@ class SessionRecord:
         """Note the final line of a reply to `verb` (None: the greeting)."""
         if len(line) > 3 and line[3] == "-":
             return  # a continuation line of a multi-line reply
-        seen = ReplySeen.from_line(line)
-        if seen is None:
+        try:
+            seen = Reply.from_text(line)
+        except ValueError:
             return
         if seen.code == 421:
             self.closing_reply = seen
@@ -260,11 +237,11 @@ def _transaction(data: Any) -> Transaction:
     )
 
 
-def _reply(data: Any, what: str) -> ReplySeen | None:
+def _reply(data: Any, what: str) -> Reply | None:
     if data is None:
         return None
     reply = _Fields(data, what)
-    return ReplySeen(
+    return Reply(
         reply.count("code", _REQUIRED, 100, 599), reply.optional_text("enhanced"), reply.text("text", "")
     )
 
@@ -275,63 +252,3 @@ def address_of(arg: str | None) -> str:
     if text.startswith("<"):
         return text[1 : text.find(">")] if ">" in text else text[1:]
     return text.split(" ", 1)[0] if text else ""
-
-
-class SessionLog:
-    """sessions.jsonl in a state folder: appended one whole line per write, read by any process."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def append(self, record: SessionRecord) -> None:
-        line = (json.dumps(record.to_dict(), separators=(",", ":")) + "\n").encode("utf-8")
-        # One write(2) on an O_APPEND descriptor: a reader never sees half a line from a finished write.
-        with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
-
-    def records(self) -> list[SessionRecord]:
-        return load_sessions(self.path)
-
-    def read(self) -> SessionsRead:
-        return read_sessions(self.path)
-
-
-@dataclass(frozen=True)
-class SessionsRead:
-    """The records of a sessions.jsonl, and how many of its lines could not be read (and were skipped)."""
-
-    records: list[SessionRecord]
-    skipped: int = 0
-
-
-def read_sessions(path: Path | str) -> SessionsRead:
-    """Every record in a sessions.jsonl (or a state folder holding one), skipping lines that are no record.
-
-    The file is read as bytes and each line decoded on its own, so damage (bytes that are no UTF-8, a line
-    cut short by a crash, a field of the wrong kind) costs that line only; `skipped` says how many.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / SESSIONS_FILE
-    if not path.exists():
-        return SessionsRead([])
-    records = []
-    skipped = 0
-    for raw in path.read_bytes().split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            records.append(SessionRecord.from_dict(json.loads(raw.decode("utf-8", "replace"))))
-        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to parse
-            skipped += 1
-    return SessionsRead(records, skipped)
-
-
-def load_sessions(path: Path | str) -> list[SessionRecord]:
-    """Every readable record in a sessions.jsonl (or a state folder holding one); see read_sessions."""
-    return read_sessions(path).records

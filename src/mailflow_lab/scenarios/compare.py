@@ -1,17 +1,14 @@
-"""Running a scenario in a lab: break it, send (or look at a calendar), compare; fix it, compare again."""
+"""A scenario's steps in a lab: apply its changes, send (or look at a calendar), observe, compare."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..device import Device, SendResult
+from ..client.device import Device, SendResult
+from ..lab.lab import Lab
 from ..policy.sharing import WHAT_IS_SEEN, CalendarView
-from .loader import load_scenario_file
 from .model import CalendarExpectation, Changes, Expectation, Scenario
-
-if TYPE_CHECKING:
-    from ..lab import Lab
 
 
 class ScenarioError(RuntimeError):
@@ -223,22 +220,3 @@ def compare_calendar(expect: CalendarExpectation, seen: CalendarObservation) -> 
     if expect.why and expect.why not in seen.why:
         problems.append(f"expected the reason to mention {expect.why!r}, got {seen.why!r}")
     return problems
-
-
-def run_scenario(scenario: Scenario | str, *, fix: bool = True) -> ScenarioResult:
-    """Run a scenario in a fresh lab: broken (and, with `fix`, then fixed in the same lab).
-
-    A calendar scenario looks at the calendar instead of sending: after the setup, and after the fix.
-    """
-    from ..lab import Lab
-    from .session import LoadedScenario
-
-    loaded = scenario if isinstance(scenario, Scenario) else load_scenario_file(scenario)
-    with Lab.start(loaded.world) as lab:
-        session = LoadedScenario.load(lab, loaded)
-        _, broken, broken_problems = session.attempt(loaded.expect)
-        result = ScenarioResult(loaded, broken, broken_problems)
-        if fix:
-            session.apply_fix()
-            _, result.fixed, result.fixed_mismatches = session.attempt(loaded.fix_expect)
-    return result

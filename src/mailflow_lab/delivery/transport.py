@@ -14,12 +14,12 @@ from email.parser import Parser
 from email.policy import compat32
 from email.policy import default as default_policy
 
-from .policy import replies as R
-from .policy import session as session_policy
-from .policy.antispam import Verdict
+from ..policy import replies as R
+from ..policy import session as session_policy
+from ..policy.antispam import Verdict
+from ..store.runtime import Deferred, LabRuntime
+from ..store.trace import TraceEvent, TraceRecord, new_trace_id
 from .relay import dkim_sign_outbound, relay_out
-from .runtime import Deferred, LabRuntime
-from .trace import TraceEvent, TraceRecord, new_trace_id
 
 
 @dataclass(frozen=True)

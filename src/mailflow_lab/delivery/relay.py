@@ -5,9 +5,9 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 
-from .auth.dkim import sign_message
-from .policy import replies as R
-from .runtime import LabRuntime
+from ..auth.dkim import sign_message
+from ..policy import replies as R
+from ..store.runtime import LabRuntime
 
 RELAY_TIMEOUT_S = 30
 

@@ -12,15 +12,45 @@ import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .policy.replies import Reply
-from .tokens import xoauth2_initial_response
+from ..auth.oauth import xoauth2_initial_response
+from ..policy.replies import Reply
+from ..world import model
 from .transcript import Transcript
-from .world import model
 
-if TYPE_CHECKING:
-    from .lab import Lab
+
+class CertificateAuthority(Protocol):
+    """The lab CA as a device uses it: a client TLS context, with a lab-issued certificate or none."""
+
+    def client_context(
+        self,
+        cert: Any = None,
+        *,
+        min_version: ssl.TLSVersion = ...,
+        max_version: ssl.TLSVersion | None = None,
+    ) -> ssl.SSLContext: ...
+
+
+class Lab(Protocol):
+    """What a device needs of the lab it sends to (a running `mailflow_lab.Lab` is one): the device layer
+    sits below the lab layer and knows it only by this shape."""
+
+    @property
+    def stopped(self) -> bool: ...
+
+    @property
+    def world(self) -> model.World: ...
+
+    @property
+    def ca(self) -> CertificateAuthority: ...
+
+    def endpoint(self, host: str, port: int) -> tuple[str, int]: ...
+
+    def client_certificate(self, domain: str) -> Any: ...
+
+    def locate(self, recipient: str, message_id: str) -> Outcome: ...
+
 
 TLS_VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -102,15 +132,6 @@ class _RecordingSMTP(smtplib.SMTP):
         if code == 354:
             self._in_data = True
         return code, message
-
-
-def _reply(code: int, message: bytes | str) -> Reply:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-    text = " ".join(text.splitlines())
-    enhanced, _, rest = text.partition(" ")
-    if enhanced.count(".") == 2 and enhanced.replace(".", "").isdigit():
-        return Reply(code, enhanced, rest)
-    return Reply(code, None, text)
 
 
 class Device(model.Device):
@@ -215,7 +236,7 @@ class Device(model.Device):
             smtp = _RecordingSMTP(transcript, local_hostname=helo, timeout=CONNECT_TIMEOUT_S)
             code, message = smtp.connect(host, port)
         if code != 220:
-            raise _Refused(_reply(code, message))
+            raise _Refused(Reply.from_smtplib(code, message))
         return smtp
 
     def _tls_context(self, lab: Lab) -> ssl.SSLContext:
@@ -229,7 +250,7 @@ class Device(model.Device):
     def _ehlo(self, smtp: _RecordingSMTP) -> None:
         code, message = smtp.ehlo()
         if code != 250:
-            raise _Refused(_reply(code, message))
+            raise _Refused(Reply.from_smtplib(code, message))
 
     def _dialogue(
         self,
@@ -250,7 +271,7 @@ class Device(model.Device):
         finally:
             smtp.hidden = False
         if code != 220:
-            raise _Refused(_reply(code, message))
+            raise _Refused(Reply.from_smtplib(code, message))
         transcript.note(f"this device appears as {source}")
         result.step = "EHLO"
         self._ehlo(smtp)
@@ -261,7 +282,7 @@ class Device(model.Device):
                 result.step = "STARTTLS"
                 code, message = smtp.docmd("STARTTLS")
                 if code != 220:
-                    raise _Refused(_reply(code, message))
+                    raise _Refused(Reply.from_smtplib(code, message))
                 result.step = "TLS"
                 context = self._tls_context(lab)
                 smtp.sock = context.wrap_socket(smtp.sock, server_hostname=self.server)  # type: ignore[arg-type]
@@ -278,7 +299,7 @@ class Device(model.Device):
             initial = xoauth2_initial_response(self.username or self.sender, self.oauth_token)
             code, message = smtp.docmd("AUTH", f"XOAUTH2 {initial}")
             if code != 235:
-                raise _Refused(_reply(code, message))
+                raise _Refused(Reply.from_smtplib(code, message))
         elif self.username:
             code, message = smtp.docmd("AUTH", "LOGIN")
             if code == 334:
@@ -286,22 +307,22 @@ class Device(model.Device):
             if code == 334:
                 code, message = smtp.docmd(base64.b64encode((self.password or "").encode()).decode())
             if code != 235:
-                raise _Refused(_reply(code, message))
+                raise _Refused(Reply.from_smtplib(code, message))
         result.step = "MAIL"
         # Like most clients, declare the size when the server advertises SIZE (RFC 1870).
         size = f" SIZE={len(raw)}" if smtp.has_extn("size") else ""
         code, message = smtp.docmd("MAIL", f"FROM:<{self.sender}>{size}")
         if code != 250:
-            raise _Refused(_reply(code, message))
+            raise _Refused(Reply.from_smtplib(code, message))
         result.step = "RCPT"
         for recipient in recipients:
             code, message = smtp.docmd("RCPT", f"TO:<{recipient}>")
-            rcpt_replies[recipient] = _reply(code, message)
+            rcpt_replies[recipient] = Reply.from_smtplib(code, message)
         if not any(r.accepted for r in rcpt_replies.values()):
             raise _Refused(next(iter(rcpt_replies.values())))
         result.step = "DATA"
         code, message = smtp.data(raw)
-        final = _reply(code, message)
+        final = Reply.from_smtplib(code, message)
         result.reply = final
         result.accepted = final.accepted
         if final.accepted:

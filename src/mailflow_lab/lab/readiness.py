@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .auth.spf import check_spf
-from .policy.devices import world_servers
-from .policy.readiness import DeviceReadiness, assess_all, group_devices
-from .sessions import SESSIONS_FILE, SessionRecord, SessionsRead, read_sessions
-from .world.model import World
+from ..auth.spf import check_spf
+from ..policy.devices import world_servers
+from ..policy.observed import SessionRecord
+from ..policy.readiness import DeviceReadiness, assess_all, group_devices
+from ..store.sessions import SESSIONS_FILE, SessionsRead, read_sessions
+from ..world.hosts import tenant_mx_host
 
 if TYPE_CHECKING:
+    from ..store.runtime import LabRuntime
     from .lab import Lab
-    from .runtime import LabRuntime
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def report_for(
     if isinstance(records, SessionsRead):
         records, skipped = records.records, records.skipped
     world = runtime.world
-    mx_host = _mx_host(world)
+    mx_host = tenant_mx_host(world)
     spf: dict[tuple[str, str], str] = {}
     for sessions in group_devices(records, mx_host, world_servers(world)).values():
         for record in sessions:
@@ -111,7 +112,7 @@ def report_for(
 
 def readiness_report(state: Path | str) -> ReadinessReport:
     """The report of a state folder, read as another process sees it (a running `serve` keeps writing)."""
-    from .lab import open_state
+    from ..store.statedir import open_state
 
     state = Path(state)
     runtime = open_state(state)
@@ -124,9 +125,3 @@ def lab_readiness(lab: Lab) -> ReadinessReport:
     runtime = lab.runtime
     read = runtime.session_log.read() if runtime.session_log else SessionsRead([])
     return report_for(runtime, read, str(lab.state_dir))
-
-
-def _mx_host(world: World) -> str:
-    from .lab import _mx_host as mx_host
-
-    return mx_host(world)

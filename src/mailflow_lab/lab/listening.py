@@ -9,7 +9,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .labdns.resolver import LabDNS
+from ..labdns.resolver import LabDNS
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import hashlib
-import json
 import shutil
 import ssl
 import weakref
@@ -13,34 +11,30 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .admin.objects import PowerShellResult
-from .admin.shell import run as run_powershell
-from .clock import LabClock
-from .datafile import LabDataError
-from .device import Device, Outcome
-from .labdns.server import DNSServer
-from .leftovers import make_owned_state_dir, remove_orphans
-from .mailstore import MailStore
-from .policy.session import SessionLimits
-from .runtime import LabRuntime
-from .sessions import SESSIONS_FILE, SessionLog
-from .smtp.mailfilter import FilterHandler
-from .smtp.mx import MXHandler
-from .smtp.outside import OutsideHandler
-from .smtp.servers import ServerThread
-from .smtp.submission import SubmissionHandler
+from ..admin.objects import PowerShellResult
+from ..admin.shell import run as run_powershell
+from ..client.device import Device, Outcome
+from ..delivery.transport import Transport
+from ..labdns.server import DNSServer
+from ..policy.session import SessionLimits
+from ..smtp.mailfilter import FilterHandler
+from ..smtp.mx import MXHandler
+from ..smtp.outside import OutsideHandler
+from ..smtp.servers import ServerThread
+from ..smtp.submission import SubmissionHandler
+from ..store.mailstore import MailStore
+from ..store.runtime import LabRuntime
+from ..store.sessions import SESSIONS_FILE, SessionLog
+from ..store.statedir import make_owned_state_dir, open_state, remove_orphans
+from ..store.trace import TraceRecord
+from ..world.clock import LabClock
+from ..world.hosts import MX_WILDCARD, SUBMISSION_HOSTS, tenant_mx_host
+from ..world.loader import DEFAULT_WORLD
+from ..world.model import World
+from .endpoints import LEGACY_SUBMISSION, MX, SUBMISSION, Endpoint, endpoint_plan
 from .tlsmaterial import ClientCert, LabCA
-from .tokens import TokenIssuer
-from .trace import MessageTrace, TraceRecord
-from .transport import Transport
-from .world.loader import DEFAULT_WORLD, load_world, load_world_dns
-from .world.model import Tenant, World
-from .world.state import TENANT_FILE, load_tenant, tenant_mtime
-
-if TYPE_CHECKING:
-    from .scenarios.session import LoadedScenario
 
 # Labs still running, stopped when the interpreter exits (a notebook closed without lab.stop()).
 _RUNNING: weakref.WeakSet[Lab] = weakref.WeakSet()
@@ -50,11 +44,6 @@ _RUNNING: weakref.WeakSet[Lab] = weakref.WeakSet()
 def _stop_running_labs() -> None:
     for lab in list(_RUNNING):
         lab.stop()
-
-
-SUBMISSION_HOSTS = ("smtp.office365.com", "smtp-legacy.office365.com")
-LAB_FILE = "lab.json"
-TRACE_FILE = "trace.jsonl"
 
 
 @dataclass(frozen=True)
@@ -113,40 +102,37 @@ class Lab:
         loaded, clock = runtime.world, runtime.clock
         ca = LabCA.load_or_create(tls_cache) if tls_cache else LabCA.load_or_create()
         submission_tls = ca.server_context(list(SUBMISSION_HOSTS), min_version=ssl.TLSVersion.TLSv1)
-        mx_names = [_mx_host(loaded), "*.mail.protection.outlook.com"]
-        mx_tls = ca.server_context(mx_names, request_client_cert=True)
+        mx_host = tenant_mx_host(loaded)
+        mx_tls = ca.server_context([mx_host, MX_WILDCARD], request_client_cert=True)
         transport = Transport(runtime)
+
+        def handler_for(endpoint: Endpoint) -> tuple[Any, ssl.SSLContext | None]:
+            if endpoint.role == SUBMISSION:
+                return SubmissionHandler(runtime, transport), submission_tls
+            if endpoint.role == LEGACY_SUBMISSION:
+                return SubmissionHandler(runtime, transport, legacy=True), submission_tls
+            if endpoint.role == MX:
+                return MXHandler(runtime, transport), mx_tls
+            if endpoint.outside is not None:
+                return OutsideHandler(runtime, endpoint.outside), None
+            assert endpoint.mail_filter is not None
+            host_tls = _filter_tls(ca, endpoint.mail_filter.host)
+            return FilterHandler(runtime, endpoint.mail_filter, mx_host, host_tls), None
+
         servers = ServerThread(limits=limits)
         servers.start()
         wanted = ports or {}
         try:
-            plan: list[tuple[str, int, Any, ssl.SSLContext | None]] = [
-                ("smtp.office365.com", 587, SubmissionHandler(runtime, transport), submission_tls),
-                ("smtp.office365.com", 25, SubmissionHandler(runtime, transport), submission_tls),
-                (
-                    "smtp-legacy.office365.com",
-                    587,
-                    SubmissionHandler(runtime, transport, legacy=True),
-                    submission_tls,
-                ),
-                (_mx_host(loaded), 25, MXHandler(runtime, transport), mx_tls),
-            ]
-            for org in loaded.outside:
-                plan.append((org.mail_server, 25, OutsideHandler(runtime, org), None))
-            for mail_filter in loaded.filters:
-                handler = FilterHandler(
-                    runtime, mail_filter, _mx_host(loaded), _filter_tls(ca, mail_filter.host)
-                )
-                plan.append((mail_filter.host, 25, handler, None))
-            for name, port, handler, context in plan:
-                handler.served_as = (name, port)
-                runtime.endpoints[(name, port)] = servers.add_endpoint(
+            for endpoint in endpoint_plan(loaded):
+                handler, context = handler_for(endpoint)
+                handler.served_as = endpoint.key
+                runtime.endpoints[endpoint.key] = servers.add_endpoint(
                     handler,
                     fqdn=handler.fqdn,
                     clock=clock.now,
                     tls_context=context,
                     host=host,
-                    port=wanted.get((name, port), 0),
+                    port=wanted.get(endpoint.key, 0),
                 )
             dns_server = DNSServer(runtime.dns, host=host, port=dns_port).start()
         except BaseException:
@@ -205,7 +191,7 @@ class Lab:
     @property
     def mx_host(self) -> str:
         """The tenant's MX host name, e.g. contoso-com.mail.protection.outlook.com."""
-        return _mx_host(self.world)
+        return tenant_mx_host(self.world)
 
     @property
     def dns_server(self) -> tuple[str, int]:
@@ -275,13 +261,6 @@ class Lab:
         """Run Exchange Online PowerShell lines against the lab tenant (changes apply to the next session)."""
         return run_powershell(self.runtime, text)
 
-    def load_scenario(self, name: str | Path) -> LoadedScenario:
-        """Apply a scenario's broken setup (data/scenarios/NAME.toml) to this lab and hand it over."""
-        from .scenarios import load_scenario_file
-        from .scenarios.session import LoadedScenario
-
-        return LoadedScenario.load(self, load_scenario_file(name))
-
     def describe(self) -> str:
         """One line per endpoint: world name -> loopback socket."""
         lines = [f"{h}:{p} -> {a}:{b}" for (h, p), (a, b) in sorted(self.runtime.endpoints.items())]
@@ -291,76 +270,6 @@ class Lab:
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running"
         return f"<Lab world={self.world.name!r} {state} state_dir={str(self.state_dir)!r}>"
-
-
-def open_state(state: Path, world: str | Path | None = None, *, write: bool = False) -> LabRuntime:
-    """A lab's shared state from its folder: the world it was started with, its tenant, store and trace.
-
-    With `write`, the folder is made and the lab's world and tenant are recorded in it; without, it is
-    read as another process (`mailflow-lab ps`, `trace`) sees it.
-    """
-    meta = state / LAB_FILE
-    if world is None:
-        if not meta.exists():
-            raise FileNotFoundError(f"{state} holds no lab (start one with --state {state})")
-        world = _lab_world(meta)
-    loaded = load_world(world)
-    saved = _saved_tenant(state)
-    if saved is not None:
-        loaded.tenant = saved
-    clock = LabClock()
-    secret = hashlib.sha256(f"mailflow-lab:{state.resolve()}".encode()).digest()
-    if write:
-        state.mkdir(parents=True, exist_ok=True)
-        meta.write_text(json.dumps({"world": str(loaded.source)}), encoding="utf-8")
-    trace_path = state / TRACE_FILE
-    runtime = LabRuntime(
-        world=loaded,
-        dns=load_world_dns(loaded),
-        store=MailStore(state),
-        # A writer replays and continues the trace; a reader only loads it.
-        trace=MessageTrace(trace_path) if write or not trace_path.exists() else saved_trace(trace_path),
-        clock=clock,
-        tokens=TokenIssuer(secret, clock.timestamp),
-        state_dir=state,
-    )
-    if write and saved is None:
-        runtime.save_tenant()
-    runtime.tenant_seen = tenant_mtime(state)
-    return runtime
-
-
-def _lab_world(meta: Path) -> str:
-    """The world a state folder's lab.json names; a damaged file is a LabDataError naming it."""
-    try:
-        data = json.loads(meta.read_bytes())
-    except (ValueError, RecursionError) as exc:  # ValueError: not JSON, or not UTF-8
-        raise LabDataError(
-            meta, "", f"is damaged: not the JSON a lab writes ({type(exc).__name__})"
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("world"), str) or not data["world"]:
-        raise LabDataError(meta, "world", "is damaged: expected the path of the lab's world file")
-    return data["world"]
-
-
-def _saved_tenant(state: Path) -> Tenant | None:
-    """The tenant a lab saved in its state folder; a damaged tenant.json is a LabDataError naming it.
-
-    The error names what is wrong but quotes nothing of the file: it holds the lab's passwords.
-    """
-    try:
-        return load_tenant(state)
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-        why = f"is damaged: not the tenant a lab saves ({type(exc).__name__})"
-        raise LabDataError(state / TENANT_FILE, "", why) from None
-
-
-def saved_trace(path: Path) -> MessageTrace:
-    """Another process's message trace, read only; a damaged line is a LabDataError naming the file."""
-    try:
-        return MessageTrace.load(path)
-    except ValueError as exc:  # its message starts with the file's path
-        raise LabDataError(path, "", str(exc).removeprefix(f"{path}: ")) from None
 
 
 def _filter_tls(ca: LabCA, host: str) -> Callable[[], ssl.SSLContext]:
@@ -373,11 +282,3 @@ def _filter_tls(ca: LabCA, host: str) -> Callable[[], ssl.SSLContext]:
         return made[0]
 
     return context
-
-
-def _mx_host(world: World) -> str:
-    """The tenant's MX host name, from its default accepted domain (contoso.com -> contoso-com...)."""
-    default = next(
-        (d.name for d in world.tenant.accepted_domains if d.default), world.tenant.accepted_domains[0].name
-    )
-    return f"{default.replace('.', '-')}.mail.protection.outlook.com"

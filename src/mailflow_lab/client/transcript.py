@@ -6,7 +6,7 @@ import base64
 import html
 from dataclasses import dataclass, field
 
-from .sessions import mechanism_name
+from ..policy.observed import mechanism_name
 
 
 @dataclass(frozen=True)

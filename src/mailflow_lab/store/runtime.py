@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .clock import LabClock
-from .labdns.resolver import LabDNS
+from ..auth.oauth import TokenIssuer
+from ..labdns.resolver import LabDNS
+from ..world.clock import LabClock
+from ..world.model import World
+from ..world.state import load_tenant, save_tenant, tenant_mtime
 from .mailstore import MailStore
 from .sessions import SessionLog
-from .tokens import TokenIssuer
 from .trace import MessageTrace
-from .world.model import World
-from .world.state import load_tenant, save_tenant, tenant_mtime
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Moving accepted mail: filing into mailboxes, relaying out, tracing; no rule of Microsoft 365 lives here."""
