@@ -8,7 +8,7 @@ from email.policy import default as default_policy
 
 import pytest
 
-from mailflow_lab.delivery.transport import header_block, headers_of
+from mailflow_lab.delivery.headers import header_block, headers_of
 
 MESSAGE = (
     b"From: Lobby Scanner <Scanner@Contoso.com>\r\nSubject: =?utf-8?q?Scan_f=C3=BCr_Alex?=\r\n"

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 
 from mailflow_lab import Device, Lab
-from mailflow_lab.policy import submission as submission_policy
+from mailflow_lab.policy.submission import SubmissionLimits
 
 SUBMISSION = ("smtp.office365.com", 587)
 SCANNER = {"username": "scanner@contoso.com", "password": "Scan#2026", "sender": "scanner@contoso.com"}
@@ -362,9 +362,9 @@ def test_more_than_30_a_minute_are_delayed_then_delivered(lab: Lab) -> None:
     assert lab.message_trace(status="Pending") == []
 
 
-def test_daily_recipient_quota_and_the_next_day(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_daily_recipient_quota_and_the_next_day(lab: Lab) -> None:
     # The 10,000 boundary itself is a policy test; here a small quota proves the wiring end to end.
-    monkeypatch.setattr(submission_policy, "RECIPIENTS_PER_DAY", 3)
+    lab.runtime.submission_limits = SubmissionLimits(recipients_per_day=3)
     assert device().send(lab, to=["alex@contoso.com", "scanner@contoso.com"]).accepted
     over = device().send(lab, to=["alex@contoso.com", "scanner@contoso.com"], subject="Over quota")
     assert over.reply is not None and str(over.reply) == (
@@ -386,14 +386,14 @@ def test_recipients_per_message_limit(lab: Lab) -> None:
     assert (code, text.decode()) == (452, "4.5.3 Too many recipients")
 
 
-def test_message_size_limits(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_message_size_limits(lab: Lab) -> None:
     with session(lab) as client:
         starttls(lab, client)
         auth_login(client, "scanner@contoso.com", "Scan#2026")
         code, text = client.docmd("MAIL", f"FROM:<scanner@contoso.com> SIZE={36 * 1024 * 1024}")
         assert (code, text.decode()) == (552, "5.3.4 Message size exceeds fixed maximum message size")
     # The 35 MB boundary itself is a policy test; a 1 MB limit proves the end-of-DATA wiring quickly.
-    monkeypatch.setattr(submission_policy, "MAX_SEND_SIZE", 1024 * 1024)
+    lab.runtime.submission_limits = SubmissionLimits(max_send_size=1024 * 1024)
     big = b"x" * (1024 * 1024)
     result = device().send(lab, to=["alex@contoso.com"], subject="Huge", attachment=big)
     assert (

@@ -6,10 +6,11 @@ import smtplib
 from dataclasses import dataclass
 
 from ..auth.dkim import sign_message
+from ..policy import delivery as policy
 from ..policy import replies as R
 from ..store.runtime import LabRuntime
-
-RELAY_TIMEOUT_S = 30
+from ..world.hosts import OUTBOUND_HELO
+from .smtpclient import hand_off
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,9 @@ class RelayResult:
 
 
 def dkim_sign_outbound(runtime: LabRuntime, message: bytes, from_domain: str) -> bytes:
-    """Sign as Microsoft 365 does: the From domain's key when its DKIM is on, else the initial domain's."""
-    tenant = runtime.world.tenant
-    config = tenant.dkim_for(from_domain)
-    if config is None or not config.enabled:
-        config = tenant.dkim_for(tenant.initial_domain)
-    if config is None or not config.enabled or config.selector not in config.keys:
+    """Sign with the key the delivery policy chooses for the From domain; unsigned when none can sign."""
+    config = policy.signing_key(runtime.world.tenant, from_domain)
+    if config is None:
         return message
     key = config.keys[config.selector].read_bytes()
     return sign_message(message, config.domain, config.selector, key)
@@ -47,7 +45,7 @@ def relay_out(
         server = mx[0][1] if mx else (org.mail_server if org else "")
         if not server or (server, 25) not in runtime.endpoints:
             # The lab is a closed world: a domain without a lab server cannot be reached.
-            reply = R.Reply(550, "5.4.310", f"DNS domain {domain} does not exist or has no lab mail server")
+            reply = R.domain_unreachable(domain)
             results.append(RelayResult(recipient, reply, server or domain, ""))
             continue
         by_server.setdefault(server, []).append(recipient)
@@ -63,37 +61,21 @@ def _send(
     to_ip = next(iter(runtime.dns.addresses(server)), "")
     source = str(runtime.world.network.microsoft365_outbound_ip)
     try:
-        with smtplib.SMTP(host, port, local_hostname=_outbound_helo(), timeout=RELAY_TIMEOUT_S) as smtp:
-            code, text = smtp.docmd("XCLIENT", f"ADDR={source} HELO={_outbound_helo()}")
-            if code != 220:
-                raise smtplib.SMTPResponseException(code, text)
-            smtp.ehlo(_outbound_helo())
+        with hand_off(host, port, helo=OUTBOUND_HELO, source_ip=source) as smtp:
             refused = smtp.sendmail(mail_from, rcpts, message)
     except smtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients
     except smtplib.SMTPResponseException as exc:
-        reply = _reply(exc.smtp_code, exc.smtp_error)
+        reply = R.Reply.from_smtplib(exc.smtp_code, exc.smtp_error)
         return [RelayResult(r, reply, server, to_ip) for r in rcpts]
     except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-        reply = R.Reply(451, "4.4.0", f"Message delivery to {server} failed: {exc}")
+        reply = R.hand_off_failed(server, str(exc))
         return [RelayResult(r, reply, server, to_ip) for r in rcpts]
     results = []
     for rcpt in rcpts:
         if rcpt in refused:
             code, text = refused[rcpt]
-            results.append(RelayResult(rcpt, _reply(code, text), server, to_ip))
+            results.append(RelayResult(rcpt, R.Reply.from_smtplib(code, text), server, to_ip))
         else:
-            results.append(RelayResult(rcpt, R.Reply(250, "2.0.0", "Delivered"), server, to_ip))
+            results.append(RelayResult(rcpt, R.RELAY_DELIVERED, server, to_ip))
     return results
-
-
-def _outbound_helo() -> str:
-    return "EUR05-AM6-obe.outbound.protection.outlook.com"
-
-
-def _reply(code: int, text: bytes | str) -> R.Reply:
-    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    enhanced, _, rest = raw.partition(" ")
-    if enhanced.count(".") == 2 and enhanced.replace(".", "").isdigit():
-        return R.Reply(code, enhanced, rest)
-    return R.Reply(code, None, raw)

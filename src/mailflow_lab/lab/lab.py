@@ -19,6 +19,7 @@ from ..client.device import Device, Outcome
 from ..delivery.transport import Transport
 from ..labdns.server import DNSServer
 from ..policy.session import SessionLimits
+from ..policy.submission import SubmissionLimits
 from ..smtp.mailfilter import FilterHandler
 from ..smtp.mx import MXHandler
 from ..smtp.outside import OutsideHandler
@@ -84,13 +85,15 @@ class Lab:
         tls_cache: Path | None = None,
         advertise_xclient: bool = False,
         limits: SessionLimits | None = None,
+        submission_limits: SubmissionLimits | None = None,
     ) -> Lab:
         """Load a world and serve it: every port is chosen free unless `ports` maps (host, port) to one.
 
         A state folder used before keeps its mailboxes, trace and tenant settings (cmdlet changes).
         `advertise_xclient` lists XCLIENT in EHLO for loopback clients that insist on seeing it (swaks);
         off by default, so the EHLO reply stays Microsoft's. `limits` sets the session limits of every
-        endpoint (idle timeout, connections per address...); `host` other than loopback warns.
+        endpoint (idle timeout, connections per address...); `submission_limits` the sending limits of
+        SMTP AUTH submission (30 a minute, 10,000 recipients a day...); `host` other than loopback warns.
         """
         owns = state_dir is None
         if owns:
@@ -98,6 +101,7 @@ class Lab:
         state = Path(state_dir) if state_dir else make_owned_state_dir()
         runtime = open_state(state, world, write=True)
         runtime.advertise_xclient = advertise_xclient
+        runtime.submission_limits = submission_limits or SubmissionLimits()
         runtime.session_log = SessionLog(state / SESSIONS_FILE)
         loaded, clock = runtime.world, runtime.clock
         ca = LabCA.load_or_create(tls_cache) if tls_cache else LabCA.load_or_create()

@@ -5,26 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..auth.verdicts import AuthResults
 from . import replies as R
 
+__all__ = ["AuthResults", "Verdict", "evaluate", "headers", "connector_headers"]
+
 Action = Literal["inbox", "junk", "quarantine", "reject"]
-
-
-@dataclass(frozen=True)
-class AuthResults:
-    """The email-authentication facts EOP combines (results as the auth layer reports them)."""
-
-    client_ip: str
-    helo: str
-    mail_from_domain: str
-    header_from_domain: str
-    spf: str
-    dkim: str  # "pass", "fail", "none", ...
-    dkim_domain: str | None
-    dkim_reason: str
-    dmarc: str  # "pass", "fail", "none", ...
-    dmarc_policy: str | None  # the published p= (or sp=) that applies, None without a record
-    dmarc_disposition: str | None  # after pct sampling
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..auth.verdicts import AuthResults
 from ..world.model import OutsideOrganisation
 from . import replies as R
 from .decision import Decision
@@ -48,3 +49,17 @@ def file_message(
         return Filing("Junk Email", Decision(R.fabrikam_queued("<id>"), "outside.spf-fail", why))
     why = f"SPF {spf}, DKIM {dkim}, DMARC {dmarc}: {org.name} delivers it to the Inbox"
     return Filing("Inbox", Decision(R.fabrikam_queued("<id>"), "outside.inbox", why))
+
+
+def stamp(fqdn: str, results: AuthResults, filing: Filing) -> list[tuple[str, str]]:
+    """The headers the outside server adds to what it files: its Authentication-Results (RFC 8601) and the
+    lab's note of the folder and why."""
+    auth = (
+        f"{fqdn}; spf={results.spf} smtp.mailfrom={results.mail_from_domain}; "
+        f"dkim={results.dkim} header.d={results.dkim_domain or 'none'}; "
+        f"dmarc={results.dmarc} header.from={results.header_from_domain}"
+    )
+    return [
+        ("Authentication-Results", auth),
+        ("X-MailflowLab-Filing", f"{filing.folder}; {filing.decision.explanation}"),
+    ]

@@ -307,6 +307,40 @@ BARE_LINEFEEDS_ILLEGAL = _r(
 )
 
 
+# -- Microsoft 365 relaying out to the next hop (lab wording where no sheet gives one) -------------------
+def domain_unreachable(domain: str) -> Reply:
+    """[NDR] 5.4.310 (DNS domain does not exist): the lab is closed, so a domain without a lab server."""
+    return _r(550, "5.4.310", f"DNS domain {domain} does not exist or has no lab mail server")
+
+
+def hand_off_failed(server: str, why: str) -> Reply:
+    """[NDR] 4.4.0 family (a transient routing failure): the next hop could not be talked to."""
+    return _r(451, "4.4.0", f"Message delivery to {server} failed: {why}")
+
+
+# What the trace quotes when the next hop took the message (smtplib's sendmail gives no per-recipient 250).
+RELAY_DELIVERED = _r(250, "2.0.0", "Delivered")
+
+
+# -- the lab's own protocol replies (XCLIENT is Postfix's; its wording is Postfix's) -------------------------
+TLS_ALREADY_ACTIVE = _r(503, "5.5.1", "TLS already active")
+XCLIENT_DENIED = _r(550, "5.7.0", "Error: insufficient authorization")
+
+
+def xclient_bad_address(address: str) -> Reply:
+    return _r(501, "5.5.4", "Bad XCLIENT attribute value: ADDR=" + address)
+
+
+def xclient_greeting(host: str, banner: str) -> str:
+    """Postfix answers XCLIENT with a fresh greeting; the client says EHLO again."""
+    return f"220 {host} {banner}"
+
+
+def help_lines() -> list[str]:
+    """HELP's two lines, the first a continuation."""
+    return [f"214-{HELP_HEADER}", str(HELP)]
+
+
 # -- Fabrikam's own mail server (not Microsoft: Postfix-style wording, the lab's choice) -------------
 FABRIKAM_OK_RCPT = _r(250, "2.1.5", "Ok")
 FABRIKAM_OK_SENDER = _r(250, "2.1.0", "Ok")
@@ -314,6 +348,17 @@ FABRIKAM_UNKNOWN_USER = _r(550, "5.1.1", "Recipient address rejected: User unkno
 FABRIKAM_RELAY_DENIED = _r(554, "5.7.1", "Relay access denied")
 # Postfix without SASL answers AUTH so (smtpd_sasl_auth_enable = no): Fabrikam's server and the filter.
 AUTH_NOT_ENABLED = _r(503, "5.5.1", "Error: authentication not enabled")
+
+
+# Postfix's EHLO keywords and its default message_size_limit (50 MB), for the third-party servers.
+POSTFIX_MESSAGE_SIZE_LIMIT = 52428800
+POSTFIX_EHLO_EXTENSIONS = (
+    "PIPELINING",
+    f"SIZE {POSTFIX_MESSAGE_SIZE_LIMIT}",
+    "8BITMIME",
+    "ENHANCEDSTATUSCODES",
+    "SMTPUTF8",
+)
 
 
 def postfix_banner_text(date: str) -> str:

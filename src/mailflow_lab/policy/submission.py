@@ -15,6 +15,29 @@ RECIPIENTS_PER_MESSAGE = 500  # default, configurable up to 1,000
 MAX_SEND_SIZE = 35 * 1024 * 1024  # default maximum send size, 35 MB
 CONCURRENT_CONNECTIONS_PER_MAILBOX = 3
 LEGACY_TLS_VERSIONS = ("TLSv1", "TLSv1.1")
+
+
+@dataclass(frozen=True)
+class SubmissionLimits:
+    """The sending limits of SMTP AUTH submission; `Lab.start(submission_limits=...)` sets them per lab.
+
+    The defaults are Exchange Online's (constants above); the UI, advice and tests read them from here.
+    """
+
+    messages_per_minute: int = MESSAGES_PER_MINUTE
+    recipients_per_day: int = RECIPIENTS_PER_DAY
+    recipients_per_message: int = RECIPIENTS_PER_MESSAGE
+    max_send_size: int = MAX_SEND_SIZE
+    concurrent_connections_per_mailbox: int = CONCURRENT_CONNECTIONS_PER_MAILBOX
+
+
+DEFAULT_LIMITS = SubmissionLimits()
+
+
+def _mb(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB"
+
+
 OFFERED_MECHANISMS = ("LOGIN", "XOAUTH2")
 
 
@@ -119,16 +142,21 @@ def _signed_in(mailbox: Mailbox, how: str) -> Decision:
     return Decision(R.AUTH_OK, f"submission.auth.ok-{how.lower()}", f"signed in as {mailbox.address} ({how})")
 
 
-def concurrent_connections(open_sessions: int) -> Decision | None:
+def concurrent_connections(open_sessions: int, limits: SubmissionLimits = DEFAULT_LIMITS) -> Decision | None:
     """A fourth concurrent signed-in session for one mailbox is refused (EOP sheet)."""
-    if open_sessions >= CONCURRENT_CONNECTIONS_PER_MAILBOX:
-        why = f"a mailbox may hold {CONCURRENT_CONNECTIONS_PER_MAILBOX} SMTP sessions at once"
+    if open_sessions >= limits.concurrent_connections_per_mailbox:
+        why = f"a mailbox may hold {limits.concurrent_connections_per_mailbox} SMTP sessions at once"
         return Decision(R.CONCURRENT_CONNECTIONS, "submission.limit.concurrent", why)
     return None
 
 
 def mail_from(
-    *, tls_active: bool, identity: str | None, auth_failure: R.Reply | None, declared_size: int | None
+    *,
+    tls_active: bool,
+    identity: str | None,
+    auth_failure: R.Reply | None,
+    declared_size: int | None,
+    limits: SubmissionLimits = DEFAULT_LIMITS,
 ) -> Decision:
     """MAIL FROM: TLS first, then a signed-in session, then the declared size."""
     if not tls_active:
@@ -137,16 +165,17 @@ def mail_from(
     if identity is None:
         why = "client submission needs a signed-in mailbox (AUTH) before MAIL FROM"
         return Decision(R.not_authenticated(auth_failure), "submission.mail.not-authenticated", why)
-    if declared_size is not None and declared_size > MAX_SEND_SIZE:
-        why = f"the message declares {declared_size} bytes; the mailbox may send up to 35 MB"
+    if declared_size is not None and declared_size > limits.max_send_size:
+        most = _mb(limits.max_send_size)
+        why = f"the message declares {declared_size} bytes; the mailbox may send up to {most}"
         return Decision(R.MESSAGE_TOO_BIG, "submission.limit.size", why)
     return Decision(R.SENDER_OK, "submission.mail.ok", "sender accepted; the SendAs check comes after DATA")
 
 
-def rcpt_to(recipients_so_far: int) -> Decision:
+def rcpt_to(recipients_so_far: int, limits: SubmissionLimits = DEFAULT_LIMITS) -> Decision:
     """RCPT TO: any recipient, internal or external, up to the per-message limit."""
-    if recipients_so_far >= RECIPIENTS_PER_MESSAGE:
-        why = f"at most {RECIPIENTS_PER_MESSAGE} recipients per message"
+    if recipients_so_far >= limits.recipients_per_message:
+        why = f"at most {limits.recipients_per_message} recipients per message"
         return Decision(R.TOO_MANY_RECIPIENTS, "submission.limit.recipients-per-message", why)
     return Decision(R.RECIPIENT_OK, "submission.rcpt.ok", "internal and external recipients are allowed")
 
@@ -167,6 +196,7 @@ def end_of_data(
     size: int,
     recipients: int,
     recipients_last_24h: int,
+    limits: SubmissionLimits = DEFAULT_LIMITS,
 ) -> Decision:
     """After DATA: SendAs on the envelope and From addresses, the daily quota, then the size."""
     for sender in senders:
@@ -176,22 +206,26 @@ def end_of_data(
                 f"Add-RecipientPermission -Identity {sender} -Trustee {login} -AccessRights SendAs"
             )
             return Decision(R.send_as_denied(login, sender), "submission.data.send-as-denied", why)
-    if recipients_last_24h + recipients > RECIPIENTS_PER_DAY:
-        why = f"{login} reached {RECIPIENTS_PER_DAY:,} recipients in 24 hours; the quota frees up a day later"
+    if recipients_last_24h + recipients > limits.recipients_per_day:
+        why = (
+            f"{login} reached {limits.recipients_per_day:,} recipients in 24 hours; "
+            "the quota frees up a day later"
+        )
         return Decision(R.SUBMISSION_QUOTA_EXCEEDED, "submission.limit.recipients-per-day", why)
-    if size > MAX_SEND_SIZE:
-        why = f"the message is {size:,} bytes; the default maximum send size is 35 MB"
+    if size > limits.max_send_size:
+        why = f"the message is {size:,} bytes; the maximum send size is {_mb(limits.max_send_size)}"
         return Decision(R.MESSAGE_TOO_BIG, "submission.limit.size", why)
     return Decision(R.queued("<id>", R.SUBMISSION_DIAG), "submission.data.ok", "accepted for delivery")
 
 
-def deferral_minutes(messages_last_minute: int) -> int:
+def deferral_minutes(messages_last_minute: int, limits: SubmissionLimits = DEFAULT_LIMITS) -> int:
     """More than 30 messages a minute: accepted, then delivered in the following minutes (0 = at once).
 
     `messages_last_minute` counts this mailbox's messages in the minute before this one. EOP sheet: the 2025
     support article says excess messages are delayed, not rejected; the lab follows it and carries each
     further 30 over to the next minute.
     """
-    if messages_last_minute < MESSAGES_PER_MINUTE:
+    per_minute = limits.messages_per_minute
+    if messages_last_minute < per_minute:
         return 0
-    return 1 + (messages_last_minute - MESSAGES_PER_MINUTE) // MESSAGES_PER_MINUTE
+    return 1 + (messages_last_minute - per_minute) // per_minute

@@ -10,14 +10,13 @@ from collections.abc import Callable
 
 from aiosmtpd.smtp import Envelope, Session
 
+from ..delivery.smtpclient import XclientRefused, hand_off
 from ..policy import mailfilter as policy
 from ..policy import replies as R
 from ..store.runtime import LabRuntime
 from ..world.model import MailFilter
 from .outside import ThirdPartyHandler
 from .protocol import LabSMTP, reverse_path
-
-RELAY_TIMEOUT_S = 30
 
 
 class FilterHandler(ThirdPartyHandler):
@@ -77,34 +76,28 @@ class FilterHandler(ThirdPartyHandler):
         """
         try:
             host, port = self.runtime.endpoint(self.mx_host, 25)
-            with smtplib.SMTP(host, port, local_hostname=self.fqdn, timeout=RELAY_TIMEOUT_S) as smtp:
-                code, text = smtp.docmd("XCLIENT", f"ADDR={self.filter.public_ip} HELO={self.fqdn}")
-                if code != 220:
-                    return _reply(code, text)
-                smtp.ehlo(self.fqdn)
-                smtp._host = self.mx_host  # the name its certificate is checked against, not 127.0.0.1
-                smtp.starttls(context=self._tls_context())
-                smtp.ehlo(self.fqdn)
+            with hand_off(
+                host,
+                port,
+                helo=self.fqdn,
+                source_ip=str(self.filter.public_ip),
+                tls=self._tls_context(),
+                tls_name=self.mx_host,
+            ) as smtp:
                 code, text = smtp.mail(mail_from)
                 if code != 250:
-                    return _reply(code, text)
+                    return R.Reply.from_smtplib(code, text)
                 refusals = []
                 for rcpt in rcpts:
                     code, text = smtp.rcpt(rcpt)
                     if code not in (250, 251):
-                        refusals.append(_reply(code, text))
+                        refusals.append(R.Reply.from_smtplib(code, text))
                 refused = policy.relay_refusal(refusals, len(rcpts))
                 if refused is not None:
                     return refused
                 code, text = smtp.data(content)
-                return _reply(code, text)
+                return R.Reply.from_smtplib(code, text)
+        except XclientRefused as refusal:
+            return R.Reply.from_smtplib(refusal.smtp_code, refusal.smtp_error)
         except (KeyError, OSError, smtplib.SMTPException):
             return R.FILTER_PROXY_FAILED
-
-
-def _reply(code: int, text: bytes | str) -> R.Reply:
-    raw = " ".join((text.decode("utf-8", "replace") if isinstance(text, bytes) else text).splitlines())
-    enhanced, _, rest = raw.partition(" ")
-    if enhanced.count(".") == 2 and enhanced.replace(".", "").isdigit():
-        return R.Reply(code, enhanced, rest)
-    return R.Reply(code, None, raw)

@@ -8,10 +8,9 @@ from email.parser import BytesHeaderParser
 
 from aiosmtpd.smtp import Envelope, Session
 
-from ..auth.dkim import verify_all
-from ..auth.dmarc import evaluate_dmarc
-from ..auth.spf import check_spf
-from ..delivery.transport import Incoming, Transport, header_block, headers_of
+from ..auth.verdicts import authenticate
+from ..delivery.headers import header_block, headers_of
+from ..delivery.transport import Incoming, Transport
 from ..policy import antispam, enhanced_filtering
 from ..policy import inbound as policy
 from ..policy import replies as R
@@ -98,31 +97,18 @@ class MXHandler(EndpointHandler):
         return str(R.mx_queued(message_id, uuid.uuid4().int % 10**13))
 
     def authenticate(self, incoming: Incoming, source_ip: str | None = None) -> antispam.AuthResults:
-        """SPF of the envelope sender from the client's address, DKIM signatures, DMARC of the From domain.
+        """SPF, DKIM and DMARC of the message (auth/verdicts.py), from the client's address.
 
         `source_ip` is the original sender's address when Enhanced Filtering for Connectors found one.
         """
-        dns = self.runtime.dns
-        client_ip = source_ip or incoming.client_ip
-        mail_from_domain = incoming.mail_from.rpartition("@")[2].lower() or incoming.helo
-        spf = check_spf(client_ip, incoming.mail_from, incoming.helo or "unknown", dns=dns)
-        dkim = verify_all(incoming.content, dns)
         _, from_address, _ = headers_of(incoming.content)
-        from_domain = from_address.rpartition("@")[2] or mail_from_domain
-        dmarc = evaluate_dmarc(from_domain, spf.result, spf.domain, [(v.result, v.domain) for v in dkim], dns)
-        first = dkim[0] if dkim else None
-        return antispam.AuthResults(
-            client_ip=client_ip,
+        return authenticate(
+            incoming.content,
+            client_ip=source_ip or incoming.client_ip,
+            mail_from=incoming.mail_from,
             helo=incoming.helo,
-            mail_from_domain=mail_from_domain,
-            header_from_domain=from_domain,
-            spf=spf.result,
-            dkim=first.result if first else "none",
-            dkim_domain=first.domain if first else None,
-            dkim_reason=first.reason if first else "message not signed",
-            dmarc=dmarc.result,
-            dmarc_policy=dmarc.policy,
-            dmarc_disposition=dmarc.disposition,
+            header_from=from_address,
+            dns=self.runtime.dns,
         )
 
     @staticmethod

@@ -7,18 +7,16 @@ import uuid
 
 from aiosmtpd.smtp import Envelope, Session
 
-from ..auth.dkim import verify_all
-from ..auth.dmarc import evaluate_dmarc
-from ..auth.spf import check_spf
-from ..delivery.transport import headers_of
+from ..auth.verdicts import authenticate
+from ..delivery.headers import headers_of
 from ..policy import outside as policy
 from ..policy import replies as R
 from ..store.runtime import LabRuntime
 from ..world.model import OutsideOrganisation
 from .protocol import EndpointHandler, LabSMTP, reverse_path
 
-MAX_MESSAGE_SIZE = 52428800  # what it advertises, and enforces (aiosmtpd answers 552 past it)
-EXTENSIONS = ("PIPELINING", f"SIZE {MAX_MESSAGE_SIZE}", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8")
+MAX_MESSAGE_SIZE = R.POSTFIX_MESSAGE_SIZE_LIMIT  # advertised, and enforced (aiosmtpd answers 552 past it)
+EXTENSIONS = R.POSTFIX_EHLO_EXTENSIONS
 
 
 class ThirdPartyHandler(EndpointHandler):
@@ -74,29 +72,26 @@ class OutsideHandler(ThirdPartyHandler):
         )
 
     def _accept(self, content: bytes, mail_from: str, rcpts: list[str], client_ip: str, helo: str) -> str:
-        dns = self.runtime.dns
-        spf = check_spf(client_ip, mail_from, helo, dns=dns)
-        dkim = verify_all(content, dns)
         _, from_address, _ = headers_of(content)
-        from_domain = from_address.rpartition("@")[2] or spf.domain
-        dmarc = evaluate_dmarc(from_domain, spf.result, spf.domain, [(v.result, v.domain) for v in dkim], dns)
-        dkim_result = dkim[0].result if dkim else "none"
+        results = authenticate(
+            content,
+            client_ip=client_ip,
+            mail_from=mail_from,
+            helo=helo,
+            header_from=from_address,
+            dns=self.runtime.dns,
+        )
         filing = policy.file_message(
             self.org,
-            spf=spf.result,
-            dkim=dkim_result,
-            dmarc=dmarc.result,
-            disposition=dmarc.disposition,
-            from_domain=from_domain,
+            spf=results.spf,
+            dkim=results.dkim,
+            dmarc=results.dmarc,
+            disposition=results.dmarc_disposition,
+            from_domain=results.header_from_domain,
         )
         if filing.folder is None:
             return str(filing.decision.reply)
-        dkim_domain = dkim[0].domain if dkim and dkim[0].domain else "none"
-        stamp = (
-            f"Authentication-Results: {self.fqdn}; spf={spf.result} smtp.mailfrom={spf.domain}; "
-            f"dkim={dkim_result} header.d={dkim_domain}; dmarc={dmarc.result} header.from={from_domain}\r\n"
-            f"X-MailflowLab-Filing: {filing.folder}; {filing.decision.explanation}\r\n"
-        ).encode()
+        stamp = "".join(f"{name}: {value}\r\n" for name, value in policy.stamp(self.fqdn, results, filing))
         for rcpt in rcpts:
-            self.runtime.store.deliver(rcpt, filing.folder, stamp + content)
+            self.runtime.store.deliver(rcpt, filing.folder, stamp.encode() + content)
         return str(R.fabrikam_queued(uuid.uuid4().hex[:10].upper()))

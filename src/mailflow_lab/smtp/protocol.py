@@ -293,7 +293,7 @@ class LabSMTP(SMTP):
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
         if self.facts.tls_active:
-            await self.push(R.Reply(503, "5.5.1", "TLS already active"))
+            await self.push(R.TLS_ALREADY_ACTIVE)
             return
         if self.record is not None:
             self.record.starttls = True
@@ -378,8 +378,8 @@ class LabSMTP(SMTP):
         await self.push(R.CANNOT_VRFY)
 
     async def smtp_HELP(self, arg: str) -> None:
-        await self.push(f"214-{R.HELP_HEADER}")
-        await self.push(R.HELP)
+        for line in R.help_lines():
+            await self.push(line)
 
     async def smtp_AUTH(self, arg: str) -> None:
         if self._gate():
@@ -473,7 +473,7 @@ class LabSMTP(SMTP):
         Never advertised in EHLO, so the EHLO reply stays identical to Microsoft 365's (DESIGN.md).
         """
         if not self._loopback_peer():
-            await self.push(R.Reply(550, "5.7.0", "Error: insufficient authorization"))
+            await self.push(R.XCLIENT_DENIED)
             return
         attributes = dict(part.partition("=")[::2] for part in (arg or "").split())
         address = attributes.get("ADDR", "")
@@ -483,7 +483,7 @@ class LabSMTP(SMTP):
                 raise ValueError(address)  # a zone (fe80::1%eth0) is no address Microsoft 365 could see
             client_ip = str(declared)
         except ValueError:
-            await self.push(R.Reply(501, "5.5.4", "Bad XCLIENT attribute value: ADDR=" + address))
+            await self.push(R.xclient_bad_address(address))
             return
         if self._counted_as is not None:
             refusal = self._connections.move(self._counted_as, client_ip)
@@ -498,7 +498,7 @@ class LabSMTP(SMTP):
         # Postfix answers XCLIENT with a fresh greeting; the client says EHLO again.
         self._set_rset_state()
         self.session.host_name = None  # type: ignore[union-attr]
-        await self.push(f"220 {self.hostname} {self.__ident__}")
+        await self.push(R.xclient_greeting(self.hostname, self.__ident__))
 
     def _create_session(self) -> Session:
         return Session(self.loop)

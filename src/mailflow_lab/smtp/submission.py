@@ -10,7 +10,8 @@ from typing import Any
 from aiosmtpd.smtp import Envelope, Session
 
 from ..auth.oauth import parse_xoauth2
-from ..delivery.transport import Transport, headers_of
+from ..delivery.headers import headers_of
+from ..delivery.transport import Transport
 from ..policy import replies as R
 from ..policy import submission as policy
 from ..store.runtime import LabRuntime
@@ -81,7 +82,9 @@ class SubmissionHandler(EndpointHandler):
             facts.auth_failure = outcome.decision.reply
             return outcome.decision.reply
         with self.runtime.lock:
-            busy = policy.concurrent_connections(self.runtime.signed_in[outcome.identity])
+            busy = policy.concurrent_connections(
+                self.runtime.signed_in[outcome.identity], self.runtime.submission_limits
+            )
             if busy is None:
                 self.runtime.signed_in[outcome.identity] += 1
                 facts.identity = outcome.identity
@@ -98,6 +101,7 @@ class SubmissionHandler(EndpointHandler):
             identity=server.facts.identity,
             auth_failure=server.facts.auth_failure,
             declared_size=declared,
+            limits=self.runtime.submission_limits,
         )
         if decision.accepted:
             envelope.mail_from = address
@@ -107,7 +111,7 @@ class SubmissionHandler(EndpointHandler):
     async def handle_RCPT(
         self, server: LabSMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        decision = policy.rcpt_to(len(envelope.rcpt_tos))
+        decision = policy.rcpt_to(len(envelope.rcpt_tos), self.runtime.submission_limits)
         if decision.accepted:
             envelope.rcpt_tos.append(address)
         return str(decision.reply)
@@ -124,12 +128,13 @@ class SubmissionHandler(EndpointHandler):
             size=len(content),
             recipients=len(envelope.rcpt_tos),
             recipients_last_24h=recipients_24h,
+            limits=self.runtime.submission_limits,
         )
         if not decision.accepted:
             return str(decision.reply)
         messages_last_minute, _ = self.runtime.recent_submissions(login, timedelta(minutes=1))
         incoming = self.incoming(server, envelope)
-        delay = policy.deferral_minutes(messages_last_minute)
+        delay = policy.deferral_minutes(messages_last_minute, self.runtime.submission_limits)
         # Files are written (and fsync'd) off the event loop; 250 goes out only once they are on disk.
         message_id = await asyncio.to_thread(self.transport.submit, incoming, login, delay)
         server.facts.messages += 1

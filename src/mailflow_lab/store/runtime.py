@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..auth.oauth import TokenIssuer
 from ..labdns.resolver import LabDNS
+from ..policy.submission import SubmissionLimits
 from ..world.clock import LabClock
 from ..world.model import World
 from ..world.state import load_tenant, save_tenant, tenant_mtime
@@ -50,6 +51,7 @@ class LabRuntime:
     advertise_xclient: bool = False
     tenant_seen: float = 0.0
     errors: list[str] = field(default_factory=list)  # unexpected errors in sessions, for tests and teachers
+    submission_limits: SubmissionLimits = field(default_factory=SubmissionLimits)
     session_log: SessionLog | None = None  # every SMTP session, recorded as it closes (sessions.jsonl)
 
     def save_tenant(self) -> None:

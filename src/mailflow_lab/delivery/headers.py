@@ -1,0 +1,88 @@
+"""Reading and editing a message's header block: Subject, From and Message-ID, stripping, prepending."""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import re
+import uuid
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.parser import Parser
+from email.policy import compat32
+from email.policy import default as default_policy
+
+
+def headers_of(content: bytes) -> tuple[str, str, str]:
+    """(Subject, From address, Message-ID) read from the header block."""
+    return _parse_headers(header_block(content))
+
+
+def header_block(content: bytes) -> bytes:
+    """The header lines and the blank line that ends them (all of `content` when there is none)."""
+    crlf = content.find(b"\r\n\r\n")
+    lf = content.find(b"\n\n", 0, crlf if crlf >= 0 else len(content))
+    if lf >= 0:
+        return content[: lf + 2]
+    return content[: crlf + 4] if crlf >= 0 else content
+
+
+# A message's headers are read at DATA, for its Received line and for each trace record. The email
+# package's default policy builds a structured header object for each (about 0.7 ms per block, found by
+# profiling `make bench`); compat32 with the encoded words decoded gives the same three strings for a
+# fifth of that, and the answer is kept per block.
+@functools.lru_cache(maxsize=32)
+def _parse_headers(head: bytes) -> tuple[str, str, str]:
+    parsed = Parser(policy=compat32).parsestr(head.decode("utf-8", "replace"), headersonly=True)
+    from_address = email.utils.parseaddr(_text("From", parsed.get("From")))[1].lower()
+    subject = _text("Subject", parsed.get("Subject"))
+    return subject, from_address, _text("Message-ID", parsed.get("Message-ID")).strip()
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _text(name: str, value: str | None) -> str:
+    """A header's value as text, as the default policy reads it: unfolded, RFC 2047 encoded words decoded."""
+    if value is None:
+        return ""
+    text = _FOLD.sub("", str(value))
+    if "=?" not in text:
+        return text
+    try:
+        return str(make_header(decode_header(text)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return str(default_policy.header_factory(name, text))  # an unknown charset, a broken word
+
+
+def strip_headers(content: bytes, prefix: str) -> bytes:
+    """Drop every header whose name starts with `prefix` (with its folded lines) from the header block."""
+    head, sep, body = content.partition(b"\r\n\r\n")
+    if not sep:
+        return content
+    kept: list[bytes] = []
+    dropping = False
+    wanted = prefix.lower().encode()
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = line.lower().startswith(wanted)
+        if not dropping:
+            kept.append(line)
+    return b"\r\n".join(kept) + sep + body
+
+
+def prepend(content: bytes, lines: list[str]) -> bytes:
+    """The message with these header lines (each without its CRLF) put on top."""
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8") + content
+
+
+def ensure_message_id(content: bytes, fqdn: str) -> tuple[str, str | None]:
+    """(the message's Message-ID, a header line to add when it has none: a fresh id at this host)."""
+    _, _, message_id = headers_of(content)
+    if message_id:
+        return message_id, None
+    message_id = f"<{uuid.uuid4()}@{fqdn}>"
+    return message_id, f"Message-ID: {message_id}"
