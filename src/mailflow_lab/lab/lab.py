@@ -18,6 +18,7 @@ from ..admin.shell import run as run_powershell
 from ..client.device import Device, Outcome
 from ..delivery.transport import Transport
 from ..labdns.server import DNSServer
+from ..policy.delivery import outcome_of_status
 from ..policy.session import SessionLimits
 from ..policy.submission import SubmissionLimits
 from ..smtp.mailfilter import FilterHandler
@@ -257,7 +258,7 @@ class Lab:
         if records:
             record = records[0]
             last = record.events[-1].detail if record.events else ""
-            where = {"Pending": "pending", "Failed": "failed"}.get(record.status, "unknown")
+            where = outcome_of_status(record.status)
             return Outcome(recipient, where, None, last)
         return Outcome(recipient, "unknown")
 

@@ -3,99 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import asyncio.sslproto as sslproto
 import collections
 import functools
 import ipaddress
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 
-from ..delivery.transport import Incoming
 from ..policy import replies as R
 from ..policy import session as limits_policy
 from ..policy.observed import AuthAttempt, SessionRecord, address_of, mechanism_name
 from ..policy.session import SessionLimits
-from . import translate
+from . import compat, translate
 from .connections import ConnectionTable
-
-
-@dataclass
-class ConnectionFacts:
-    """What one connection has shown so far; kept across STARTTLS (aiosmtpd starts a new Session there)."""
-
-    peer_ip: str
-    client_ip: str
-    xclient: bool = False
-    helo: str | None = None
-    tls_version: str | None = None
-    tls_cipher: str | None = None
-    cert_names: tuple[str, ...] = ()
-    identity: str | None = None
-    auth_failure: R.Reply | None = None
-    auth_mechanisms_tried: list[str] = field(default_factory=list)
-    messages: int = 0
-
-    @property
-    def tls_active(self) -> bool:
-        return self.tls_version is not None
-
-
-class EndpointHandler:
-    """What every endpoint's handler shares: the runtime, the default client address, quiet hooks.
-
-    Subclasses add aiosmtpd's handle_EHLO/MAIL/RCPT/DATA hooks and override what their endpoint does.
-    """
-
-    fqdn: str
-    served_as: tuple[str, int] = ("", 0)  # the world (host name, port) this handler answers for
-
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
-
-    def default_client_ip(self) -> str:
-        """Without XCLIENT a client is taken to be behind the office's NAT address (DESIGN.md)."""
-        return str(self.runtime.world.network.office.public_ip)
-
-    async def auth(self, server: LabSMTP, mechanism: str, initial: str | None) -> R.Reply:
-        return R.AUTH_UNRECOGNIZED
-
-    def after_tls(self, server: LabSMTP) -> R.Reply | None:
-        return None
-
-    def incoming(self, server: LabSMTP, envelope: Envelope) -> Incoming:
-        """The message of this DATA, with what the session showed of its client."""
-        return Incoming(
-            mail_from=reverse_path(envelope),
-            recipients=list(envelope.rcpt_tos),
-            content=envelope.original_content or b"",
-            client_ip=server.facts.client_ip,
-            helo=server.facts.helo or "",
-            tls_version=server.facts.tls_version,
-            endpoint_fqdn=self.fqdn,
-        )
-
-    def closed(self, server: LabSMTP) -> None:
-        return None
-
-    async def handle_exception(self, error: Exception) -> str:
-        """Never a traceback: note the error (no secrets, no stack) and answer a temporary failure.
-
-        Two are not errors of the lab and are not noted: a client whose TLS handshake fails after STARTTLS
-        (the connection is closed; nothing can be said in clear any more) and a client that went away.
-        """
-        if not isinstance(error, TLSSetupException | ConnectionError):
-            self.runtime.errors.append(f"{type(error).__name__}: {error}")
-        return str(R.TEMPORARY_SERVER_ERROR)
+from .facts import ConnectionFacts, EndpointHandler, reverse_path
+from .recording import SessionRecording
 
 
 class _ChallengeLineTooLong(Exception):
     """The answer to an AUTH challenge was longer than any line the lab reads."""
 
 
-class LabSMTP(SMTP):
+class LabSMTP(SessionRecording, SMTP):
     """One SMTP connection to a lab endpoint."""
 
     # RFC 4954 §4: an AUTH command line (an XOAUTH2 token) may be up to 12,288 octets.
@@ -212,10 +142,7 @@ class LabSMTP(SMTP):
         emptied and unpaused: the loop's next read waits, and the cancellation ends it there.
         """
         self._hanging_up = True
-        reader = self._reader
-        if reader is not None:
-            reader._buffer.clear()  # type: ignore[attr-defined]  # as aiosmtpd does at STARTTLS
-            reader._paused = False  # type: ignore[attr-defined]
+        compat.drop_buffered_input(self._reader)
         if self._handler_coroutine is not None:
             self._handler_coroutine.cancel()
         if self.transport is not None:
@@ -301,22 +228,7 @@ class LabSMTP(SMTP):
             await super().smtp_STARTTLS(arg)  # its 501 or 454, in Exchange's words (see push)
             return
         await self.push(R.STARTTLS_READY)
-        # aiosmtpd's STARTTLS, with one change: plaintext the client sent after STARTTLS (RFC 3207 §4.2
-        # says it must not) is dropped, and a socket paused because that plaintext filled the reader is
-        # resumed. Paused, the TLS handshake would never see the client's bytes, nor its end, and would
-        # hang until asyncio's 60-second handshake timeout.
-        waiter = self.loop.create_future()
-        self._tls_protocol = sslproto.SSLProtocol(self.loop, self, self.tls_context, waiter, server_side=True)
-        raw = self.transport
-        assert raw is not None
-        self._original_transport = raw
-        raw.set_protocol(self._tls_protocol)
-        self.transport = self._tls_protocol._app_transport
-        self._tls_protocol.connection_made(raw)
-        self._reader._buffer.clear()  # type: ignore[attr-defined]
-        self._reader._paused = False  # type: ignore[attr-defined]
-        if not raw.is_reading():  # type: ignore[attr-defined]
-            raw.resume_reading()  # type: ignore[attr-defined]
+        waiter = compat.start_server_tls(self, self.tls_context)
         self._handshaking = True
         try:
             await waiter
@@ -399,51 +311,6 @@ class LabSMTP(SMTP):
             status = R.LINE_TOO_LONG
         await self.push(status)
 
-    def note_auth_user(self, user: str | None) -> None:
-        """The user name an AUTH named, for the session record: only a well-formed address is kept.
-
-        A user name is no secret, but a client may put anything there (its password, by mistake): what does
-        not look like an address (user@domain, printable, no spaces) is left out.
-        """
-        if self.record is None or not self.record.auth or not user:
-            return
-        local, at, domain = user.partition("@")
-        if at and local and "." in domain and user.isprintable() and " " not in user and len(user) <= 254:
-            self.record.auth[-1].user = user.lower()
-
-    # -- the session record --------------------------------------------------------------------------
-    def _open_record(self, transport: asyncio.BaseTransport) -> None:
-        handler = self.event_handler
-        runtime = handler.runtime
-        if getattr(runtime, "session_log", None) is None:
-            return
-        host, port = getattr(handler, "served_as", ("", 0))
-        sockname = transport.get_extra_info("sockname") or ("", 0)
-        self.record = SessionRecord(
-            endpoint=host or getattr(handler, "fqdn", ""),
-            port=port or int(sockname[1]),
-            started=runtime.clock.now().isoformat(timespec="seconds"),
-            listen=f"{sockname[0]}:{sockname[1]}",
-            peer_ip=self.facts.peer_ip,
-        )
-
-    def _close_record(self) -> None:
-        """Once per session, as it closes (connection_lost may come twice after a failed handshake)."""
-        record, self.record = self.record, None
-        if record is None:
-            return
-        facts = self.facts
-        record.ended = self.event_handler.runtime.clock.now().isoformat(timespec="seconds")
-        record.client_ip, record.xclient, record.ehlo = facts.client_ip, facts.xclient, facts.helo
-        record.tls_version, record.tls_cipher = facts.tls_version, facts.tls_cipher
-        record.cert_names = list(facts.cert_names)
-        record.login = facts.identity
-        record.commands = self._commands
-        try:
-            self.event_handler.runtime.session_log.append(record)
-        except OSError as error:
-            self.event_handler.runtime.errors.append(f"session record not written: {error}")
-
     async def challenge(self, line: str) -> str | None:
         """Send a raw 334 line, read the client's answer; None when the client aborted with '*' or left."""
         await self.push(line)
@@ -505,12 +372,6 @@ class LabSMTP(SMTP):
 
     def _create_envelope(self) -> Envelope:
         return Envelope()
-
-
-def reverse_path(envelope: Envelope) -> str:
-    """The envelope sender, "" for the null reverse-path MAIL FROM:<> (bounces; RFC 5321 §4.5.5)."""
-    mail_from = envelope.mail_from or ""
-    return "" if mail_from == "<>" else mail_from
 
 
 def _certificate_names(ssl_object: Any) -> list[str]:

@@ -1,0 +1,43 @@
+"""Every use of aiosmtpd's and asyncio's private internals, in one place to check at an aiosmtpd upgrade.
+
+Checked against aiosmtpd 1.4.6 and CPython 3.11 (tests/hostile and tests/smtp/test_protocol.py fail if
+one of them changes shape). Besides the two helpers below, LabSMTP overrides these private aiosmtpd
+hooks by name: `_handle_client` (refuse before the banner), `_timeout_cb` (Exchange's idle reply),
+`_call_handler_hook` (address checks before any handler), `_smtp_methods` (command counting),
+`_create_session` / `_create_envelope`, and reads `_reader`, `_writer`, `_handler_coroutine`,
+`_original_transport`, `_tls_protocol`, `_reset_timeout` and `_set_rset_state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.sslproto as sslproto
+import ssl
+from typing import Any
+
+
+def drop_buffered_input(reader: asyncio.StreamReader | None) -> None:
+    """Forget what the client sent that was not read yet, and unpause the reader (as aiosmtpd does at
+    STARTTLS): a reader paused on a full buffer would ask a closed transport to resume reading."""
+    if reader is not None:
+        reader._buffer.clear()  # type: ignore[attr-defined]
+        reader._paused = False  # type: ignore[attr-defined]
+
+
+def start_server_tls(smtp: Any, context: ssl.SSLContext) -> asyncio.Future[None]:
+    """aiosmtpd's STARTTLS switch of transports, with one change: plaintext the client sent after STARTTLS
+    (RFC 3207 §4.2 says it must not) is dropped, and a socket paused because that plaintext filled the
+    reader is resumed. Paused, the TLS handshake would never see the client's bytes, nor its end, and would
+    hang until asyncio's 60-second handshake timeout. Returns the handshake's future."""
+    waiter: asyncio.Future[None] = smtp.loop.create_future()
+    smtp._tls_protocol = sslproto.SSLProtocol(smtp.loop, smtp, context, waiter, server_side=True)
+    raw = smtp.transport
+    assert raw is not None
+    smtp._original_transport = raw
+    raw.set_protocol(smtp._tls_protocol)
+    smtp.transport = smtp._tls_protocol._app_transport
+    smtp._tls_protocol.connection_made(raw)
+    drop_buffered_input(smtp._reader)
+    if not raw.is_reading():
+        raw.resume_reading()
+    return waiter
