@@ -14,10 +14,12 @@ matplotlib.use("Agg")
 
 import ipywidgets as widgets  # noqa: E402
 import pytest  # noqa: E402
+from ui_kit import text_of  # noqa: E402
 
 from mailflow_lab import Lab  # noqa: E402
 from mailflow_lab.client.device import SendResult  # noqa: E402
-from mailflow_lab.ui.explorer import ScenarioExplorer, spf_lists, spf_with  # noqa: E402
+from mailflow_lab.ui.explorer import ScenarioExplorer  # noqa: E402
+from mailflow_lab.ui.spf_record import spf_lists, spf_with  # noqa: E402
 
 OFFICE_IP = "203.0.113.10"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -33,13 +35,6 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 def explorer(lab: Lab) -> ScenarioExplorer:
     """Path described in text only: rendering the PNG is most of a Send's time (the diagram tests draw)."""
     return ScenarioExplorer(lab, draw=False)
-
-
-def text_of(markup: str) -> str:
-    plain = re.sub(r"<[^>]+>", " ", markup)
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#x27;", "'"), ("&amp;", "&")):
-        plain = plain.replace(entity, char)
-    return " ".join(plain.split())
 
 
 def click_send(explorer: ScenarioExplorer, **settings: Any) -> SendResult:

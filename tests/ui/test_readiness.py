@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
+from ui_kit import text_of
 
 from mailflow_lab import Device, Lab
 from mailflow_lab.lab.readiness import lab_readiness
@@ -19,13 +19,6 @@ from mailflow_lab.ui.readiness import readiness_html, readiness_view
 def lab(tmp_path: Path) -> Iterator[Lab]:
     with Lab.start(state_dir=tmp_path / "s") as running:
         yield running
-
-
-def text_of(markup: str) -> str:
-    plain = re.sub(r"<[^>]+>", " ", markup)
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#x27;", "'"), ("&amp;", "&")):
-        plain = plain.replace(entity, char)
-    return " ".join(plain.split())
 
 
 def wait_for_sessions(lab: Lab, count: int) -> None:

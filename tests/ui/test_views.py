@@ -12,19 +12,17 @@ matplotlib.use("Agg")
 
 import ipywidgets as widgets  # noqa: E402
 import pytest  # noqa: E402
+from ui_kit import text_of  # noqa: E402
 
 from mailflow_lab import Lab  # noqa: E402
 from mailflow_lab.client.device import SendResult  # noqa: E402
 from mailflow_lab.client.transcript import Transcript  # noqa: E402
-from mailflow_lab.ui.views import (  # noqa: E402
-    DNSEditor,
-    dns_editor,
-    mailbox_viewer,
-    trace_html,
-    trace_table,
-    transcript_view,
-    txt_value,
-)
+from mailflow_lab.policy import replies as R  # noqa: E402
+from mailflow_lab.policy.replies import Reply  # noqa: E402
+from mailflow_lab.ui.dns_editor import DNSEditor, dns_editor, txt_value  # noqa: E402
+from mailflow_lab.ui.mailbox_view import mailbox_viewer  # noqa: E402
+from mailflow_lab.ui.trace_view import trace_html, trace_table  # noqa: E402
+from mailflow_lab.ui.transcript_view import _reply_of, transcript_view  # noqa: E402
 
 OFFICE_IP = "203.0.113.10"
 SPF_WITH_OFFICE = f"v=spf1 ip4:{OFFICE_IP} include:spf.protection.outlook.com -all"
@@ -34,14 +32,6 @@ SPF_WITH_OFFICE = f"v=spf1 ip4:{OFFICE_IP} include:spf.protection.outlook.com -a
 def lab(tmp_path: Path) -> Iterator[Lab]:
     with Lab.start(state_dir=tmp_path / "s") as running:
         yield running
-
-
-def text_of(markup: str) -> str:
-    """HTML as a reader sees it: tags dropped, entities for quotes and angle brackets undone."""
-    plain = re.sub(r"<[^>]+>", " ", markup)
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#x27;", "'"), ("&amp;", "&")):
-        plain = plain.replace(entity, char)
-    return " ".join(plain.split())
 
 
 def printer_sends(lab: Lab, subject: str, to: str = "alex@contoso.com") -> SendResult:
@@ -171,6 +161,21 @@ def test_transcript_view_joins_multiline_refusals() -> None:
     assert "New-InboundConnector" in text_of(view.value)
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (R.RELAY_DENIED.code, f"{R.RELAY_DENIED.enhanced} {R.RELAY_DENIED.text}"),
+        (550, "5.7.64 TenantAttribution;\nRelay Access Denied"),
+        (250, "contoso.com Hello [203.0.113.10]\nSIZE 157286400\nPIPELINING"),
+        (354, "Start mail input; end with <CRLF>.<CRLF>"),
+    ],
+)
+def test_transcript_lines_are_read_back_as_the_reply_the_device_got(code: int, message: str) -> None:
+    transcript = Transcript()
+    transcript.server(code, message)  # as the device records what smtplib handed it
+    assert _reply_of([line.text for line in transcript.lines]) == Reply.from_smtplib(code, message)
+
+
 # -- DNS editor --------------------------------------------------------------------------------------
 
 
@@ -287,3 +292,16 @@ def test_dns_editor_follows_the_zone_and_name(lab: Lab) -> None:
 )
 def test_txt_value(typed: str, zone_form: str) -> None:
     assert txt_value(typed) == zone_form
+
+
+# -- the notebooks' import path ----------------------------------------------------------------------
+
+
+def test_views_still_offers_what_the_notebooks_import() -> None:
+    from mailflow_lab.ui import views
+
+    assert views.dns_editor is dns_editor and views.DNSEditor is DNSEditor and views.txt_value is txt_value
+    assert views.mailbox_viewer is mailbox_viewer
+    assert views.trace_table is trace_table and views.trace_html is trace_html
+    assert views.transcript_view is transcript_view
+    assert all(hasattr(views, name) for name in views.__all__)

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 
 from ..policy.sharing import CalendarView
 from ..scenarios.session import LoadedScenario, load_into
+from .base import WidgetView
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
@@ -18,7 +19,7 @@ _MAIL_EXAMPLE = "Set-CASMailbox -Identity alex -SmtpClientAuthenticationDisabled
 _SHARING_EXAMPLE = "Set-OrganizationRelationship -Identity Fabrikam -FreeBusyAccessLevel LimitedDetails"
 
 
-class BreakFix:
+class BreakFix(WidgetView):
     """Shows the ticket, takes cmdlet lines, DNS changes and device settings, and checks the fix.
 
     A calendar (sharing) scenario shows what its viewer sees of the calendar instead of a send, and
@@ -137,14 +138,6 @@ class BreakFix:
         except (KeyError, ValueError) as exc:
             return f"'{line}': {exc}"
         return None
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def _view_html(view: CalendarView) -> str:

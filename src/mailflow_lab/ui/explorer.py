@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
@@ -12,15 +10,18 @@ import ipywidgets as widgets
 
 from ..client.device import Device, SendResult
 from ..policy.explain import explain, explain_outcome
-from .views import FAIL_COLOUR, transcript_html
+from ..world.hosts import SUBMISSION_SERVER, mx_host_for
+from .base import WidgetView
+from .palette import FAIL_COLOUR
+from .send_diagram import path_outputs
+from .spf_record import spf_lists, spf_with
+from .transcript_view import transcript_html
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
 
 OPTIONS = (("SMTP AUTH", "smtp-auth"), ("Direct send", "direct-send"), ("SMTP relay", "relay"))
-SUBMISSION_HOST = "smtp.office365.com"
 CONNECTOR_NAME = "Office relay"
-DEFAULT_SPF = "v=spf1 include:spf.protection.outlook.com -all"  # what Microsoft 365 asks a domain to publish
 TLS_MAX = {"1.0": "TLSv1", "1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 MAILBOX_SWITCH = {None: "$null", True: "$true", False: "$false"}  # Set-CASMailbox -SmtpClientAuth...Disabled
 MAILBOX_CHOICES = [("$false (on)", "$false"), ("$true (off)", "$true"), ("$null (as tenant)", "$null")]
@@ -31,34 +32,10 @@ WHERE_COLOURS = {
     "quarantine": "#7b3fa0",
 }
 _WIDE = {"description_width": "12em"}
-DIAGRAM_DPI = 80  # a 15-inch figure 1200 pixels wide; rendering dominates the time a Send takes
 
 
 def _ps(value: bool) -> str:
     return "$true" if value else "$false"
-
-
-# -- SPF: does the record list an address, and the record with or without it (pure) --------------------
-def _ip4_lists(token: str, ip: str) -> bool:
-    mechanism = token.removeprefix("+").lower()
-    if not mechanism.startswith("ip4:"):
-        return False
-    try:
-        return ipaddress.ip_address(ip) in ipaddress.ip_network(mechanism[4:], strict=False)
-    except ValueError:
-        return False
-
-
-def spf_lists(record: str, ip: str) -> bool:
-    """True when an ip4: mechanism of the SPF record passes `ip` (includes are not followed)."""
-    return any(_ip4_lists(token, ip) for token in record.split()[1:])
-
-
-def spf_with(record: str | None, ip: str, listed: bool) -> str:
-    """The SPF record with `ip4:<ip>` first after v=spf1, or with every ip4: mechanism covering it removed."""
-    tokens = (record or DEFAULT_SPF).split()
-    rest = [t for t in tokens[1:] if not _ip4_lists(t, ip)]
-    return " ".join(["v=spf1", *([f"ip4:{ip}"] if listed else []), *rest])
 
 
 def _toggle(options: Any, value: Any, description: str) -> widgets.ToggleButtons:
@@ -69,7 +46,7 @@ def section(title: str) -> widgets.HTML:
     return widgets.HTML(f"<h4 style='margin:6px 0 2px'>{html.escape(title)}</h4>")
 
 
-class ScenarioExplorer:
+class ScenarioExplorer(WidgetView):
     """Change the tenant, DNS and device, press Send, see the dialogue explained and the path drawn.
 
     Every tenant toggle runs the real admin path (`lab.powershell`), the SPF toggle `lab.dns.set_records`;
@@ -87,8 +64,8 @@ class ScenarioExplorer:
         self.office_ip = str(world.network.office.public_ip)
         self.domain = next((d.name for d in world.tenant.accepted_domains if d.default), "contoso.com")
         mx = lab.dns.mx(self.domain)
-        self.mx_host = mx[0][1] if mx else f"{self.domain.replace('.', '-')}.mail.protection.outlook.com"
-        scanner = next((d for d in world.devices if d.server == SUBMISSION_HOST and d.username), None)
+        self.mx_host = mx[0][1] if mx else mx_host_for(self.domain)
+        scanner = next((d for d in world.devices if d.server == SUBMISSION_SERVER and d.username), None)
         self.username = scanner.username if scanner and scanner.username else f"scanner@{self.domain}"
         self.password = scanner.password if scanner else None
         anonymous = next((d for d in world.devices if not d.username and d.sender), None)
@@ -272,7 +249,7 @@ class ScenarioExplorer:
         highest = TLS_MAX[c["tls_max"].value]
         return Device(
             name="Explorer scanner" if auth else "Explorer printer",
-            server=SUBMISSION_HOST if auth else self.mx_host,
+            server=SUBMISSION_SERVER if auth else self.mx_host,
             port=c["port"].value,
             tls=c["tls"].value,
             username=self.username if auth else None,
@@ -367,55 +344,7 @@ class ScenarioExplorer:
         """The option's path with the stop marked, as a PNG in `.diagram` (text only when `draw` is off)."""
         where, stopped = self.summary(result), self.stopped_at(result)
         option = self.controls["option"].value
-        try:
-            from . import diagrams
-        except ImportError as exc:
-            self._diagram_text(f"No diagram: mailflow_lab.ui.diagrams is not available ({exc}).")
-            return
-        figure = None
-        buffer = io.BytesIO()
-        try:
-            path = diagrams.path_for(option)
-            if stopped is not None and stopped not in path:
-                stopped = "endpoint" if "endpoint" in path else None
-            label = f"<{option} path, stopped at {stopped or 'nothing'}, outcome {where}>"
-            if not self.draw:
-                self._diagram_text(f"{label} (drawing is off)")
-                return
-            figure = diagrams.draw_option(option, stopped_at=stopped, outcome=where, world=self.lab.world)
-            figure.savefig(buffer, format="png", dpi=DIAGRAM_DPI)
-        except Exception as exc:  # a drawing problem must not hide the transcript
-            self._diagram_text(f"No diagram: {type(exc).__name__}: {exc}")
-            return
-        finally:
-            _close(figure)
-        png = base64.b64encode(buffer.getvalue()).decode("ascii")
-        self.diagram.outputs = (
-            {"output_type": "display_data", "data": {"image/png": png, "text/plain": label}, "metadata": {}},
-        )
-
-    def _diagram_text(self, text: str) -> None:
-        self.diagram.outputs = (
-            {"output_type": "display_data", "data": {"text/plain": text}, "metadata": {}},
-        )
-
-    # -- display -------------------------------------------------------------------------------------
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
-
-def _close(figure: Any) -> None:
-    """Free a pyplot-managed figure (so repeated sends do not pile figures up)."""
-    if figure is None or getattr(figure.canvas, "manager", None) is None:
-        return  # not made through pyplot: nothing holds on to it
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
+        self.diagram.outputs = path_outputs(option, stopped, where, self.lab.world, draw=self.draw)
 
 
 __all__ = ["OPTIONS", "ScenarioExplorer", "spf_lists", "spf_with"]

@@ -14,6 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
+from ..policy import replies as R
+from ..policy.replies import Reply
+from ..policy.submission import MESSAGES_PER_MINUTE, RECIPIENTS_PER_DAY
+
 OUTCOMES = ("delivered", "delayed", "refused")
 BAR_COLOURS = {"delivered": "#4caf50", "delayed": "#f2b134", "refused": "#d62728"}
 OUTCOME_COLOURS = {
@@ -25,10 +29,7 @@ OUTCOME_COLOURS = {
 }
 OTHER_COLOUR = "#dce6f2"  # an outcome the grid does not know, e.g. "Sent Items"
 LIMIT_COLOUR, QUOTA_COLOUR, TODAY_COLOUR = "#444444", "#d62728", "#1f6fb4"
-
-# [MFD] comparison table and [AUTHSMTP]: 30 messages per minute, 10,000 recipients per rolling 24 hours.
-MESSAGES_PER_MINUTE = 30
-RECIPIENTS_PER_DAY = 10_000
+# The submission limits the charts draw (MESSAGES_PER_MINUTE, RECIPIENTS_PER_DAY) are the policy's.
 
 
 class NotebookFigure(Figure):
@@ -219,6 +220,11 @@ def outcome_matrix(
     return fig
 
 
+def _codes(reply: Reply) -> str:
+    """A reply's code and enhanced status code, the way the timeline labels quote a refusal."""
+    return f"{reply.code} {reply.enhanced}"
+
+
 @dataclass(frozen=True)
 class Milestone:
     """A step in the SMTP AUTH basic-auth retirement; `end` set when it is a period, not a day."""
@@ -235,12 +241,13 @@ BASIC_AUTH_MILESTONES = (
     Milestone(
         date(2026, 12, 31),
         "End of December 2026: disabled by default for existing tenants "
-        "(admins may re-enable); then 535 5.7.139 basic authentication is disabled",
+        f"(admins may re-enable); then {_codes(R.AUTH_BASIC_DISABLED)} basic authentication is disabled",
     ),
     Milestone(date(2027, 1, 1), "New tenants after December 2026: unavailable by default"),
     Milestone(
         date(2027, 7, 1),
-        "Final removal date announced in the second half of 2027; after removal: 550 5.7.30",
+        "Final removal date announced in the second half of 2027; "
+        f"after removal: {_codes(R.BASIC_AUTH_RETIRED)}",
         end=date(2027, 12, 31),
     ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
@@ -28,6 +28,7 @@ from ..world.model import (
     World,
 )
 from ..world.rules import FREE_BUSY_ACCESS_LEVELS
+from .base import WidgetView
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
@@ -68,7 +69,7 @@ def viewer_from_key(key: str) -> Viewer:
     return Viewer.anonymous()
 
 
-class SharingExplorer:
+class SharingExplorer(WidgetView):
     """Pick a viewer, a calendar owner and the settings; see the owner's calendar as the viewer would.
 
     The settings start from the lab tenant and change a copy (a what-if): the lab itself changes only
@@ -292,11 +293,3 @@ class SharingExplorer:
             header = "".join(f"<th>{h}</th>" for h in ("when", "shows as", "subject", "location", "details"))
             table = f"<table><tr>{header}</tr>{rows}</table>"
         return f"{head}{table}<ul>{routes}</ul>"
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)

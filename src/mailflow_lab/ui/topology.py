@@ -11,17 +11,7 @@ from matplotlib.patches import FancyArrowPatch
 
 from ..policy import enhanced_filtering, mailfilter, outbound
 from ..world.model import MailFilter
-from .diagrams import (
-    _ARROW,
-    _BOX_DETAIL,
-    _BOX_TITLE,
-    _LABEL,
-    _STATES,
-    _TITLE,
-    PATH_COLOUR,
-    _new_axes,
-    _rounded,
-)
+from .drawing import ARROW, BOX_DETAIL, BOX_TITLE, LABEL, PATH_COLOUR, STATES, TITLE, new_axes, rounded
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
@@ -121,20 +111,20 @@ def _arrow(route: outbound.OutboundRoute) -> str:
 def draw_hops(title: str, hops: list[Hop], note: str = "") -> Figure:
     """A row of boxes joined by labelled arrows (gids box:<key>, hop:<from>-><to>)."""
     width = 26.0 * len(hops)
-    fig, ax = _new_axes(None, (3.4 * len(hops) + 1.0, 3.6), (width, 40.0))
-    ax.text(1.0, 39.0, title, **_TITLE, gid="title")
-    edge, face, ink = _STATES["path"]
+    fig, ax = new_axes(None, (3.4 * len(hops) + 1.0, 3.6), (width, 40.0))
+    ax.text(1.0, 39.0, title, **TITLE, gid="title")
+    edge, face, ink = STATES["path"]
     for index, hop in enumerate(hops):
         x = 13.0 + 26.0 * index
-        patch = _rounded(x - 10.5, 12.0, x + 10.5, 26.0, edgecolor=edge, facecolor=face, linewidth=1.6)
+        patch = rounded(x - 10.5, 12.0, x + 10.5, 26.0, edgecolor=edge, facecolor=face, linewidth=1.6)
         patch.set(zorder=2, gid=f"box:{hop.key}")
         ax.add_patch(patch)
-        ax.text(x, 22.5, hop.title, **_BOX_TITLE, color=ink, wrap=True, gid=f"box-title:{hop.key}")
-        ax.text(x, 16.5, hop.detail, **_BOX_DETAIL, color=ink, gid=f"box-detail:{hop.key}")
+        ax.text(x, 22.5, hop.title, **BOX_TITLE, color=ink, wrap=True, gid=f"box-title:{hop.key}")
+        ax.text(x, 16.5, hop.detail, **BOX_DETAIL, color=ink, gid=f"box-detail:{hop.key}")
         if index + 1 < len(hops):
             start, end = (x + 10.5, 19.0), (x + 15.5, 19.0)
             gid = f"hop:{hop.key}->{hops[index + 1].key}"
-            ax.add_patch(FancyArrowPatch(start, end, color=PATH_COLOUR, linewidth=1.8, **_ARROW, gid=gid))
+            ax.add_patch(FancyArrowPatch(start, end, color=PATH_COLOUR, linewidth=1.8, **ARROW, gid=gid))
             ax.text(
                 x + 13.0,
                 31.0,
@@ -142,7 +132,7 @@ def draw_hops(title: str, hops: list[Hop], note: str = "") -> Figure:
                 ha="center",
                 va="center",
                 color=PATH_COLOUR,
-                **_LABEL,
+                **LABEL,
                 gid=f"{gid}:label",
             )
     if note:

@@ -11,6 +11,7 @@ import ipywidgets as widgets
 from ..client.device import Device, SendResult
 from ..policy.advice import M365_SPF, QUESTIONS, TITLES, DeviceFacts, Recommendation, recommend
 from ..world.model import TlsMode
+from .base import WidgetView
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
@@ -54,7 +55,7 @@ def recommendation_html(rec: Recommendation) -> str:
     return "".join(parts)
 
 
-class DecisionWizard:
+class DecisionWizard(WidgetView):
     """Answer yes or no to each question, press Recommend, then try the setup in a running lab."""
 
     def __init__(self, lab: Lab | None = None, **advice: Any) -> None:
@@ -199,14 +200,6 @@ class DecisionWizard:
             action()
         except Exception as exc:
             self._append(f"<p style='color:#b00020'><b>{_e(type(exc).__name__)}:</b> {_e(exc)}</p>")
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def _why_junk(lab: Lab, recipient: str, result: SendResult, source: str, rec: Recommendation) -> str:
