@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
-import ipaddress
 import os
 import re
 import ssl
@@ -22,18 +20,27 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .certificates import BACKDATE as BACKDATE
+from .certificates import (
+    CA_COMMON_NAME,
+    build_ca_cert,
+    is_expiring,
+    issue_leaf,
+    key_pem,
+    new_key,
+    normalise_names,
+)
+from .certificates import CA_VALIDITY as CA_VALIDITY
+from .certificates import LEAF_VALIDITY as LEAF_VALIDITY
+from .certificates import RENEW_BEFORE as RENEW_BEFORE
+
 try:  # POSIX only: serialises first-time creation between processes sharing one cache
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-CA_COMMON_NAME = "mailflow-lab Root CA (lab only)"
 CA_FILE = "ca.pem"
 CA_KEY_FILE = "ca-key.pem"
-CA_VALIDITY = dt.timedelta(days=3650)
-LEAF_VALIDITY = dt.timedelta(days=397)  # CA/Browser Forum Baseline Requirements §6.3.2 cap, kept for realism
-RENEW_BEFORE = dt.timedelta(days=7)  # reissue cached material this close to expiry
-BACKDATE = dt.timedelta(hours=1)  # tolerate a little clock skew between lab processes
 
 _SUPPORTED_VERSIONS = (
     ssl.TLSVersion.TLSv1,
@@ -107,9 +114,9 @@ class LabCA:
             loaded = cls._load(cache)  # another process may have created it while we waited
             if loaded is not None:
                 return loaded
-            key = ec.generate_private_key(ec.SECP256R1())
-            cert = _build_ca_cert(key)
-            _write_atomic(cache / CA_KEY_FILE, _key_pem(key), 0o600)
+            key = new_key()
+            cert = build_ca_cert(key)
+            _write_atomic(cache / CA_KEY_FILE, key_pem(key), 0o600)
             _write_atomic(cache / CA_FILE, cert.public_bytes(serialization.Encoding.PEM), 0o644)
             return cls(cert, key, cache)
 
@@ -122,7 +129,7 @@ class LabCA:
             return None
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
             return None
-        if _expiring(cert):
+        if is_expiring(cert):
             return None
         return cls(cert, key, cache)
 
@@ -151,7 +158,7 @@ class LabCA:
         Keyed by the sorted, lower-cased host names; issued on first use (CN = the first name given) and
         reissued when it nears expiry or was signed by another CA.
         """
-        names = _normalise_names(hostnames)
+        names = normalise_names(hostnames)
         common_name = hostnames[0].strip().lower().rstrip(".") or names[0]
         with self._lock:
             path = self._leaf_paths.get(names)
@@ -162,9 +169,16 @@ class LabCA:
             if not self._leaf_is_usable(path, names):
                 with _cache_lock(self.cache_dir):
                     if not self._leaf_is_usable(path, names):
-                        key = ec.generate_private_key(ec.SECP256R1())
-                        cert = self._issue_leaf(key, common_name, names, ExtendedKeyUsageOID.SERVER_AUTH)
-                        pem = _key_pem(key) + cert.public_bytes(serialization.Encoding.PEM)
+                        key = new_key()
+                        cert = issue_leaf(
+                            self.certificate,
+                            self._key,
+                            key,
+                            common_name,
+                            names,
+                            ExtendedKeyUsageOID.SERVER_AUTH,
+                        )
+                        pem = key_pem(key) + cert.public_bytes(serialization.Encoding.PEM)
                         _write_atomic(path, pem, 0o600)
             self._leaf_paths[names] = path
             return path
@@ -201,12 +215,18 @@ class LabCA:
         """
         if not common_name.strip():
             raise ValueError("client certificate needs a non-empty common name")
-        key = ec.generate_private_key(ec.SECP256R1())
-        names = _normalise_names(san_dns) if san_dns else ()
-        cert = self._issue_leaf(
-            key, common_name, names, ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH
+        key = new_key()
+        names = normalise_names(san_dns) if san_dns else ()
+        cert = issue_leaf(
+            self.certificate,
+            self._key,
+            key,
+            common_name,
+            names,
+            ExtendedKeyUsageOID.CLIENT_AUTH,
+            ExtendedKeyUsageOID.SERVER_AUTH,
         )
-        return ClientCert(cert_pem=cert.public_bytes(serialization.Encoding.PEM), key_pem=_key_pem(key))
+        return ClientCert(cert_pem=cert.public_bytes(serialization.Encoding.PEM), key_pem=key_pem(key))
 
     def client_context(
         self,
@@ -232,36 +252,6 @@ class LabCA:
 
     # -- internals -----------------------------------------------------------------------------------
 
-    def _issue_leaf(
-        self,
-        key: ec.EllipticCurvePrivateKey,
-        common_name: str,
-        dns_names: Sequence[str],
-        *usages: x509.ObjectIdentifier,
-    ) -> x509.Certificate:
-        now = dt.datetime.now(dt.UTC)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + LEAF_VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(digital_signature=True), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
-            )
-        )
-        if dns_names:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([_general_name(n) for n in dns_names]), critical=False
-            )
-        return builder.sign(self._key, hashes.SHA256())
-
     def _leaf_is_usable(self, path: Path, names: tuple[str, ...]) -> bool:
         try:
             pem = path.read_bytes()
@@ -272,7 +262,7 @@ class LabCA:
         except (OSError, ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
             return False
         listed = sorted(str(n.value).lower() for n in sans)
-        return key.public_key() == cert.public_key() and listed == list(names) and not _expiring(cert)
+        return key.public_key() == cert.public_key() and listed == list(names) and not is_expiring(cert)
 
     def __repr__(self) -> str:
         return f"<LabCA {CA_COMMON_NAME!r} {self.fingerprint[:23]}... cache={str(self.cache_dir)!r}>"
@@ -301,47 +291,6 @@ def peer_certificate_names(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> list[st
 # -- helpers -----------------------------------------------------------------------------------------
 
 
-def _build_ca_cert(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mailflow-lab"),
-            x509.NameAttribute(NameOID.COMMON_NAME, CA_COMMON_NAME),
-        ]
-    )
-    now = dt.datetime.now(dt.UTC)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + CA_VALIDITY)
-        # RFC 5280 §4.2.1.9: a CA certificate marks basicConstraints critical; pathLen 0 = no intermediates.
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(digital_signature=True, key_cert_sign=True, crl_sign=True), critical=True)
-        .add_extension(ski, critical=False)
-        .sign(key, hashes.SHA256())
-    )
-
-
-def _key_usage(
-    *, digital_signature: bool = False, key_cert_sign: bool = False, crl_sign: bool = False
-) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=key_cert_sign,
-        crl_sign=crl_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 def _set_versions(ctx: ssl.SSLContext, low: ssl.TLSVersion, high: ssl.TLSVersion | None) -> None:
     for version in (low, high):
         if version is not None and version not in _SUPPORTED_VERSIONS:
@@ -359,35 +308,8 @@ def _set_versions(ctx: ssl.SSLContext, low: ssl.TLSVersion, high: ssl.TLSVersion
         ctx.set_ciphers(_LEGACY_CIPHERS)
 
 
-def _normalise_names(hostnames: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(hostnames, str):
-        raise TypeError("hostnames must be a list of names, not a single string")
-    names = tuple(sorted({h.strip().lower().rstrip(".") for h in hostnames} - {""}))
-    if not names:
-        raise ValueError("at least one host name is needed")
-    return names
-
-
-def _general_name(name: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(name))
-    except ValueError:
-        return x509.DNSName(name)
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9.-]+", "_", name)[:60]
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _expiring(cert: x509.Certificate) -> bool:
-    now = dt.datetime.now(dt.UTC)
-    return cert.not_valid_before_utc > now or cert.not_valid_after_utc - now < RENEW_BEFORE
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:

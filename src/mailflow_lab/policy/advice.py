@@ -2,104 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Literal
 
-Option = Literal["smtp-auth", "direct-send", "relay", "none"]
-OPTIONS: tuple[Option, ...] = ("smtp-auth", "direct-send", "relay")
-TITLES: dict[str, str] = {
-    "smtp-auth": "SMTP AUTH client submission",
-    "direct-send": "Direct send",
-    "relay": "SMTP relay through an inbound connector",
-    "none": "None of the three",
-}
-SUBMISSION_SERVER = "smtp.office365.com"  # [MFD]: use the DNS name, never an IP address
-M365_SPF = "include:spf.protection.outlook.com"
+from ..world.hosts import M365_SPF_INCLUDE, SUBMISSION_SERVER, mx_host_for
+from . import replies as R
+from .comparison import ACS as ACS
+from .comparison import COMPARISON as COMPARISON
+from .comparison import HVE as HVE
+from .comparison import NOTE_ROWS, TITLES, Option
+from .comparison import OPTIONS as OPTIONS
+from .option_fit import (
+    DIRECT_SEND_BLOCKED,
+    DeviceFacts,
+    direct_send_fits,
+    relay_blocker,
+    relay_fits,
+    smtp_auth_blockers,
+    smtp_auth_fits,
+)
+from .option_fit import QUESTIONS as QUESTIONS
 
-# [MFD] comparison table, row by row, as shared/reference/m365-device-mail.md gives it.
-COMPARISON: dict[str, dict[str, str]] = {
-    "Server": {
-        "smtp-auth": "smtp.office365.com",
-        "direct-send": "tenant MX, e.g. contoso-com.mail.protection.outlook.com",
-        "relay": "tenant MX",
-    },
-    "Port": {"smtp-auth": "587 (recommended) or 25", "direct-send": "25", "relay": "25"},
-    "TLS": {"smtp-auth": "required, TLS 1.2+", "direct-send": "optional", "relay": "optional"},
-    "Authentication": {
-        "smtp-auth": "mailbox user name + password (or OAuth XOAUTH2)",
-        "direct-send": "none",
-        "relay": "connector matches the sender's static public IP, or the domain in the TLS certificate",
-    },
-    "Sender address": {
-        "smtp-auth": "the authenticated mailbox, or one it has SendAs on",
-        "direct-send": "any address in an accepted domain, no mailbox needed",
-        "relay": "any address in an accepted domain, no mailbox needed",
-    },
-    "Internal recipients": {"smtp-auth": "yes", "direct-send": "yes", "relay": "yes"},
-    "External recipients": {
-        "smtp-auth": "yes (relayed through Microsoft 365)",
-        "direct-send": "no (mail to recipients whose mailbox is in Microsoft 365 only)",
-        "relay": "yes",
-    },
-    "Anti-spam": {
-        "smtp-auth": "bypassed for mail to own mailboxes",
-        "direct-send": "applied; SPF matters",
-        "relay": "applied",
-    },
-    "Hosted by a third party": {
-        "smtp-auth": "works",
-        "direct-send": "works (add to SPF)",
-        "relay": "does not work (IP must be yours, unshared)",
-    },
-    "Saves to Sent Items": {"smtp-auth": "yes", "direct-send": "no", "relay": "no"},
-    "Limits": {
-        "smtp-auth": "10,000 recipients per day, 30 messages per minute",
-        "direct-send": "standard throttling",
-        "relay": "reasonable limits",
-    },
-    "Needs a static IP": {
-        "smtp-auth": "no",
-        "direct-send": "recommended, not required",
-        "relay": "yes, unless a certificate connector is used",
-    },
-}
-# The rows worth repeating beside a recommendation: what the learner lives with after choosing.
-_NOTE_ROWS = ("Anti-spam", "Saves to Sent Items", "Limits", "Needs a static IP")
-
-# The questions, in plain words, in the order the wizard asks them.
-QUESTIONS: dict[str, str] = {
-    "can_sign_in": "Can the device or app sign in with a mailbox user name and password?",
-    "supports_oauth": "Can it sign in with OAuth (XOAUTH2, sometimes called modern authentication)?",
-    "tls12_starttls_587": (
-        "Does it support STARTTLS with TLS 1.2 or later on port 587? "
-        "(Answer No if it only offers port 465 / SSL or TLS 1.0.)"
-    ),
-    "smtp_auth_allowed": "Is SMTP AUTH allowed for a mailbox in your tenant, or may you turn it on?",
-    "needs_external": "Must it send to recipients outside your organisation?",
-    "static_ip": "Does it send from a static public IP address that is your own (not shared)?",
-    "has_certificate": (
-        "Can it present a TLS certificate whose name (CN or SAN) is in one of your accepted domains?"
-    ),
-    "hosted_by_third_party": "Does it run in a provider's cloud, on addresses shared with others?",
-}
-
-
-@dataclass(frozen=True)
-class DeviceFacts:
-    """What an admin knows about the device or app and the tenant; every answer is yes or no."""
-
-    can_sign_in: bool = False  # as a mailbox, with its user name and password
-    supports_oauth: bool = False  # XOAUTH2 for that sign-in instead of the password
-    tls12_starttls_587: bool = False  # False for port 465 / implicit TLS only, or TLS 1.0/1.1 only
-    smtp_auth_allowed: bool = False  # for a mailbox in the tenant, now or once the admin turns it on
-    needs_external: bool = False  # recipients outside the organisation
-    static_ip: bool = False  # a static public IP that is the organisation's own, not shared
-    has_certificate: bool = False  # CN or SAN in one of the tenant's accepted domains
-    hosted_by_third_party: bool = False  # a provider's cloud, on shared addresses
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+M365_SPF = M365_SPF_INCLUDE  # the old name, kept for importers
 
 
 @dataclass(frozen=True)
@@ -138,79 +62,6 @@ class Recommendation:
         return self.text()
 
 
-# -- what makes each option fit ------------------------------------------------------------------------
-def smtp_auth_fits(facts: DeviceFacts) -> bool:
-    # [MFD]: a mailbox sign-in, STARTTLS with TLS 1.2+ on 587 (or 25), SMTP AUTH on for the mailbox.
-    # OAuth signs in as a mailbox too and needs the same SMTP AUTH switch, so it refines, not replaces.
-    return facts.can_sign_in and facts.tls12_starttls_587 and facts.smtp_auth_allowed
-
-
-def direct_send_fits(facts: DeviceFacts) -> bool:
-    # [MFD] comparison table: internal recipients only; works from a provider's cloud (add it to SPF);
-    # a static IP is recommended (for SPF), not required.
-    return not facts.needs_external
-
-
-def relay_fits(facts: DeviceFacts) -> bool:
-    # [MFD]: the connector knows the device by a static IP that is yours alone, or by its certificate.
-    # A provider's shared addresses are never yours, so from a third party's cloud only a certificate
-    # connector works (hosted_by_third_party wins over static_ip: those addresses are shared).
-    if facts.has_certificate:
-        return True
-    return facts.static_ip and not facts.hosted_by_third_party
-
-
-def _smtp_auth_blockers(facts: DeviceFacts) -> list[tuple[str, str]]:
-    """(short phrase, full sentence) for each reason SMTP AUTH does not fit."""
-    found = []
-    if not facts.can_sign_in:
-        found.append(
-            (
-                "no mailbox sign-in",
-                "It needs to sign in as a mailbox (user name and password, or OAuth for that mailbox), "
-                "and this device cannot.",
-            )
-        )
-    if not facts.tls12_starttls_587:
-        found.append(
-            (
-                "no STARTTLS with TLS 1.2 on port 587",
-                "It needs STARTTLS with TLS 1.2 or later on port 587 (or 25): Microsoft 365 offers no "
-                "port 465 (implicit TLS), and answers TLS 1.0 and 1.1 with 421 4.7.66.",
-            )
-        )
-    if not facts.smtp_auth_allowed:
-        found.append(
-            (
-                "it may not be turned on",
-                "SMTP AUTH is off for the tenant or the mailbox (535 5.7.139) and may not be turned on.",
-            )
-        )
-    return found
-
-
-def _relay_blocker(facts: DeviceFacts) -> tuple[str, str]:
-    if facts.hosted_by_third_party:
-        return (
-            "a provider's shared addresses are not yours",
-            "A connector recognises your mail by a static public IP that is yours alone, or by a "
-            "certificate in one of your accepted domains: a provider's shared addresses are not yours, "
-            "and there is no such certificate.",
-        )
-    return (
-        "no static IP of your own and no certificate",
-        "A connector needs a static public IP that is yours alone, or a certificate whose CN or SAN is "
-        "in one of your accepted domains; this device has neither (a dynamic address cannot go in a "
-        "connector).",
-    )
-
-
-DIRECT_SEND_BLOCKED = (
-    "Direct send only delivers to mailboxes in your Microsoft 365 organisation: a message to an outside "
-    "recipient is refused with 550 5.7.64 TenantAttribution; Relay Access Denied."
-)
-
-
 # -- the recommendation ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Names:
@@ -226,7 +77,7 @@ class _Names:
 
     @property
     def mx(self) -> str:
-        return f"{self.domain.replace('.', '-')}.mail.protection.outlook.com"
+        return mx_host_for(self.domain)
 
     def spf_line(self, mechanism: str) -> str:
         # [MFD] SPF advice for direct send and relay (Microsoft's SPF guidance elsewhere prefers -all).
@@ -271,13 +122,13 @@ def recommend(
         provider_spf,
     )
     blocked: dict[str, str] = {}
-    smtp_blockers = _smtp_auth_blockers(facts)
+    smtp_blockers = smtp_auth_blockers(facts)
     if smtp_blockers:
         blocked["smtp-auth"] = " ".join(sentence for _, sentence in smtp_blockers)
     if not direct_send_fits(facts):
         blocked["direct-send"] = DIRECT_SEND_BLOCKED
     if not relay_fits(facts):
-        blocked["relay"] = _relay_blocker(facts)[1]
+        blocked["relay"] = relay_blocker(facts)[1]
     smtp_short = "; ".join(short for short, _ in smtp_blockers)
 
     # Preference order ([FIX] lists "SMTP AUTH client submission (recommended)" first):
@@ -313,7 +164,7 @@ def recommend(
         )
     notes = list(draft.notes)
     if option != "none":
-        notes += [f"{row}: {COMPARISON[row][option]}." for row in _NOTE_ROWS]
+        notes += [f"{row}: {COMPARISON[row][option]}." for row in NOTE_ROWS]
     if any(" IN TXT " in s for s in draft.steps):
         notes.append(
             f"{domain} has one SPF record (RFC 7208 §3.2): replace the existing one, do not add a second."
@@ -357,7 +208,8 @@ def _smtp_auth(facts: DeviceFacts, names: _Names) -> _Draft:
         ],
         notes=[
             "The sender (From) must be the signed-in mailbox, or one it has SendAs on "
-            "(Add-RecipientPermission); otherwise the end of DATA gets 554 5.2.252 SendAsDenied."
+            f"(Add-RecipientPermission); otherwise the end of DATA gets {_c(R.send_as_denied('', ''))} "
+            "SendAsDenied."
         ],
     )
     if oauth:
@@ -452,7 +304,7 @@ def _direct_send(facts: DeviceFacts, names: _Names, smtp_short: str) -> _Draft:
     )
     draft.notes.append(
         "RejectDirectSend must stay False (Set-OrganizationConfig -RejectDirectSend $true refuses direct "
-        "send with 550 5.7.68)."
+        f"send with {_c(R.DIRECT_SEND_REJECTED)})."
     )
     return draft
 
@@ -461,7 +313,7 @@ def _nothing_fits(facts: DeviceFacts, smtp_short: str) -> _Draft:
     draft = _Draft(
         reason=(
             "Mail must reach outside recipients, which direct send cannot do; SMTP AUTH is out "
-            f"({smtp_short}), and so is a connector ({_relay_blocker(facts)[0]}). "
+            f"({smtp_short}), and so is a connector ({relay_blocker(facts)[0]}). "
             "None of the three fits: see the alternatives."
         )
     )
@@ -491,14 +343,6 @@ def _nothing_fits(facts: DeviceFacts, smtp_short: str) -> _Draft:
     return draft
 
 
-# Reference sheet, "Newer ways to send".
-ACS = (
-    "Azure Communication Services Email: smtp.azurecomm.net port 587 with STARTTLS; the user name is an "
-    "Entra app identity and the password a client secret; reaches outside recipients; default limits "
-    "30 mails per minute and 100 per hour."
-)
-HVE = (
-    "High Volume Email (HVE): smtp-hve.office365.com port 587 with TLS, signing in as a special HVE mail "
-    "user; internal recipients only; up to 100,000 recipients per day per tenant (preview); basic auth "
-    "supported longer than for SMTP AUTH."
-)
+def _c(reply: R.Reply) -> str:
+    """A catalogue reply's code and enhanced code, e.g. "550 5.7.68", quoted in the advice."""
+    return f"{reply.code} {reply.enhanced}"

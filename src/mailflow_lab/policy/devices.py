@@ -6,13 +6,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from ..world.hosts import LEGACY_SUBMISSION_SERVER, SUBMISSION_SERVER, is_mx_host
 from ..world.model import Tenant, World
-from .advice import SUBMISSION_SERVER
 from .inbound import domain_of
 from .observed import SessionRecord
 
 Role = Literal["submission", "legacy", "mx", "other"]
-LEGACY_SERVER = "smtp-legacy.office365.com"
+LEGACY_SERVER = LEGACY_SUBMISSION_SERVER  # the old name, kept for importers
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def role_of(record: SessionRecord, mx_host: str) -> Role:
         return "submission"
     if host == LEGACY_SERVER:
         return "legacy"
-    if host == mx_host.lower() or host.endswith(".mail.protection.outlook.com"):
+    if host == mx_host.lower() or is_mx_host(host):
         return "mx"
     return "other"
 
