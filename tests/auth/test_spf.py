@@ -34,7 +34,7 @@ broken.example.com.     TXT "v=spf1 a:down.example.org -all"
 
 
 @pytest.fixture(scope="module")
-def lab() -> LabDNS:
+def lab_dns() -> LabDNS:
     dns = LabDNS.from_zone_text(ZONE, origin=".")
     dns.fail("down.example.org")
     return dns
@@ -57,8 +57,10 @@ def lab() -> LabDNS:
         ("198.51.100.1", "alice@nowhere.example.com", "none", None),
     ],
 )
-def test_mechanism_reported(lab: LabDNS, ip: str, sender: str, result: str, mechanism: str | None) -> None:
-    verdict = check_spf(ip, sender, "mail.example.org", dns=lab)
+def test_mechanism_reported(
+    lab_dns: LabDNS, ip: str, sender: str, result: str, mechanism: str | None
+) -> None:
+    verdict = check_spf(ip, sender, "mail.example.org", dns=lab_dns)
     assert (verdict.result, verdict.mechanism) == (result, mechanism)
     assert verdict.passed is (result == "pass")
     assert verdict.ip == ip
@@ -77,22 +79,22 @@ def test_mechanism_reported(lab: LabDNS, ip: str, sender: str, result: str, mech
         ("198.51.100.1", "alice@printer.example.com", 0),
     ],
 )
-def test_lookups_counted(lab: LabDNS, ip: str, sender: str, lookups: int) -> None:
-    verdict = check_spf(ip, sender, "mail.example.org", dns=lab)
+def test_lookups_counted(lab_dns: LabDNS, ip: str, sender: str, lookups: int) -> None:
+    verdict = check_spf(ip, sender, "mail.example.org", dns=lab_dns)
     assert verdict.lookups == lookups
 
 
-def test_eleventh_lookup_is_permerror(lab: LabDNS) -> None:
+def test_eleventh_lookup_is_permerror(lab_dns: LabDNS) -> None:
     # Four includes of three terms each: the eleventh term stops the check.
-    verdict = check_spf("198.51.100.1", "alice@over.example.com", "mail.example.org", dns=lab)
+    verdict = check_spf("198.51.100.1", "alice@over.example.com", "mail.example.org", dns=lab_dns)
     assert verdict.result == "permerror"
     assert verdict.lookups == 11
     assert "Too many DNS lookups" in verdict.trace[-1]
 
 
 # -- the trace ----------------------------------------------------------------------------------------
-def test_trace_names_each_record_and_each_lookup(lab: LabDNS) -> None:
-    verdict = check_spf("198.51.100.25", "alice@example.com", "mail.example.org", dns=lab)
+def test_trace_names_each_record_and_each_lookup(lab_dns: LabDNS) -> None:
+    verdict = check_spf("198.51.100.25", "alice@example.com", "mail.example.org", dns=lab_dns)
     trace = list(verdict.trace)
     assert trace[0] == (
         'example.com: "v=spf1 ip4:192.0.2.0/24 include:_spf.example.net a:mail.example.com -all"'
@@ -105,14 +107,14 @@ def test_trace_names_each_record_and_each_lookup(lab: LabDNS) -> None:
     assert trace[-2:] == ["example.com -> pass", "matched a:mail.example.com: pass"]
 
 
-def test_trace_names_a_redirect_target(lab: LabDNS) -> None:
-    verdict = check_spf("198.51.100.1", "alice@redirect.example.com", "x.example.org", dns=lab)
+def test_trace_names_a_redirect_target(lab_dns: LabDNS) -> None:
+    verdict = check_spf("198.51.100.1", "alice@redirect.example.com", "x.example.org", dns=lab_dns)
     assert verdict.trace[0] == 'redirect.example.com: "v=spf1 redirect=_spf.example.net"'
     assert any(line.strip().startswith("_spf.example.net: ") for line in verdict.trace)
 
 
-def test_trace_of_a_missing_record(lab: LabDNS) -> None:
-    verdict = check_spf("198.51.100.1", "alice@nowhere.example.com", "mail.example.org", dns=lab)
+def test_trace_of_a_missing_record(lab_dns: LabDNS) -> None:
+    verdict = check_spf("198.51.100.1", "alice@nowhere.example.com", "mail.example.org", dns=lab_dns)
     assert verdict.trace == (
         "nowhere.example.com: no SPF record",
         "nowhere.example.com -> none",
@@ -120,29 +122,29 @@ def test_trace_of_a_missing_record(lab: LabDNS) -> None:
     )
 
 
-def test_servfail_is_temperror_and_traced(lab: LabDNS) -> None:
-    verdict = check_spf("198.51.100.1", "alice@broken.example.com", "mail.example.org", dns=lab)
+def test_servfail_is_temperror_and_traced(lab_dns: LabDNS) -> None:
+    verdict = check_spf("198.51.100.1", "alice@broken.example.com", "mail.example.org", dns=lab_dns)
     assert verdict.result == "temperror"
     assert "DNS A down.example.org: server failure" in [line.strip() for line in verdict.trace]
     assert verdict.trace[-1].startswith("temperror: ")
 
 
 # -- identities (RFC 7208 §2.3, §2.4) -----------------------------------------------------------------
-def test_mailfrom_identity(lab: LabDNS) -> None:
-    verdict = check_spf("203.0.113.99", "alice@example.com", "printer.example.com", dns=lab)
+def test_mailfrom_identity(lab_dns: LabDNS) -> None:
+    verdict = check_spf("203.0.113.99", "alice@example.com", "printer.example.com", dns=lab_dns)
     assert (verdict.identity, verdict.domain, verdict.result) == ("mailfrom", "example.com", "fail")
 
 
-def test_helo_identity_when_mailfrom_is_empty(lab: LabDNS) -> None:
-    verdict = check_spf("203.0.113.99", "", "printer.example.com", dns=lab)
+def test_helo_identity_when_mailfrom_is_empty(lab_dns: LabDNS) -> None:
+    verdict = check_spf("203.0.113.99", "", "printer.example.com", dns=lab_dns)
     assert verdict.identity == "helo"
     assert verdict.domain == "printer.example.com"
     assert verdict.result == "pass"
     assert verdict.mechanism == "ip4:203.0.113.99"
 
 
-def test_helo_identity_fails_other_addresses(lab: LabDNS) -> None:
-    verdict = check_spf("198.51.100.1", "", "printer.example.com", dns=lab)
+def test_helo_identity_fails_other_addresses(lab_dns: LabDNS) -> None:
+    verdict = check_spf("198.51.100.1", "", "printer.example.com", dns=lab_dns)
     assert (verdict.identity, verdict.result) == ("helo", "fail")
 
 
@@ -269,9 +271,9 @@ def test_pyspf_outside_a_lab_check_uses_the_original_lookup(
 
 
 def test_lab_check_does_not_use_the_original_lookup(
-    lab: LabDNS, fake_original: list[tuple[str, str]]
+    lab_dns: LabDNS, fake_original: list[tuple[str, str]]
 ) -> None:
-    assert check_spf("192.0.2.77", "alice@example.com", "x", dns=lab).result == "pass"
+    assert check_spf("192.0.2.77", "alice@example.com", "x", dns=lab_dns).result == "pass"
     assert fake_original == []
     # ... and after the check, pyspf on its own is back on the original lookup.
     pyspf.check2(i="192.0.2.1", s="alice@example.com", h="mail.example.com")

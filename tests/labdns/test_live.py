@@ -38,15 +38,15 @@ autod.ms-acdc.office.com. A 52.96.1.1
 
 
 @pytest.fixture
-def lab() -> LabDNS:
-    lab = LabDNS(zone_from_text(text, origin=origin) for origin, text in ZONES.items())
-    lab.set_records("big.contoso.com", "TXT", [f'"{"x" * 200} {i}"' for i in range(12)])
-    return lab
+def lab_dns() -> LabDNS:
+    lab_dns = LabDNS(zone_from_text(text, origin=origin) for origin, text in ZONES.items())
+    lab_dns.set_records("big.contoso.com", "TXT", [f'"{"x" * 200} {i}"' for i in range(12)])
+    return lab_dns
 
 
 @pytest.fixture
-def server(lab: LabDNS) -> Iterator[DNSServer]:
-    with DNSServer(lab) as running:
+def server(lab_dns: LabDNS) -> Iterator[DNSServer]:
+    with DNSServer(lab_dns) as running:
         yield running
 
 
@@ -72,38 +72,38 @@ def live(server: DNSServer) -> LiveDNS:
     ],
 )
 def test_same_answers_as_the_lab(
-    live: LiveDNS, lab: LabDNS, name: str, rdtype: str, rcode: dns.rcode.Rcode
+    live: LiveDNS, lab_dns: LabDNS, name: str, rdtype: str, rcode: dns.rcode.Rcode
 ) -> None:
-    expected = lab.resolve(name, rdtype)
+    expected = lab_dns.resolve(name, rdtype)
     got = live.resolve(name, rdtype)
     assert expected.rcode == rcode
     assert got == expected  # qname, type, rcode, CNAME chain, records and authority SOA
     assert [r.name for r in got.rrsets] == [r.name for r in expected.rrsets]
 
 
-def test_servfail_where_the_lab_fails_a_name(live: LiveDNS, lab: LabDNS) -> None:
-    lab.fail("contoso.com")
-    assert live.resolve("contoso.com", "MX") == lab.resolve("contoso.com", "MX")
+def test_servfail_where_the_lab_fails_a_name(live: LiveDNS, lab_dns: LabDNS) -> None:
+    lab_dns.fail("contoso.com")
+    assert live.resolve("contoso.com", "MX") == lab_dns.resolve("contoso.com", "MX")
     assert live.resolve("contoso.com", "MX").rcode == dns.rcode.SERVFAIL
-    lab.fail("contoso.com", failing=False)
+    lab_dns.fail("contoso.com", failing=False)
     assert live.resolve("contoso.com", "MX").rcode == dns.rcode.NOERROR  # failures not cached
 
 
-def test_servfail_inside_a_cname_chain(live: LiveDNS, lab: LabDNS) -> None:
-    lab.fail("autod.ms-acdc.office.com")
+def test_servfail_inside_a_cname_chain(live: LiveDNS, lab_dns: LabDNS) -> None:
+    lab_dns.fail("autod.ms-acdc.office.com")
     got = live.resolve("autodiscover.contoso.com", "A")
-    assert got.rcode == lab.resolve("autodiscover.contoso.com", "A").rcode == dns.rcode.SERVFAIL
+    assert got.rcode == lab_dns.resolve("autodiscover.contoso.com", "A").rcode == dns.rcode.SERVFAIL
     assert got.records == []  # a resolver reports no partial chain on SERVFAIL
 
 
-def test_answers_are_cached_per_instance(live: LiveDNS, server: DNSServer, lab: LabDNS) -> None:
+def test_answers_are_cached_per_instance(live: LiveDNS, server: DNSServer, lab_dns: LabDNS) -> None:
     first = live.resolve("contoso.com", "MX")
     asked = server.stats.udp_queries
     assert live.resolve("contoso.com.", dns.rdatatype.MX) is first
     assert live.resolve("nothere.contoso.com", "A") is live.resolve("nothere.contoso.com", "A")
     assert server.stats.udp_queries == asked + 1
     assert live.queries == 2
-    lab.set_records("contoso.com", "MX", ["10 mx.contoso.com."])
+    lab_dns.set_records("contoso.com", "MX", ["10 mx.contoso.com."])
     assert live.resolve("contoso.com", "MX") is first  # until the TTL runs out, or...
     live.clear_cache()
     assert [r.preference for r in live.resolve("contoso.com", "MX").records] == [10]

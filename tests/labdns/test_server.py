@@ -55,22 +55,22 @@ MX_HOST = "contoso-com.mail.protection.outlook.com."
 
 
 def make_lab() -> LabDNS:
-    lab = LabDNS(zone_from_text(text, origin=origin) for origin, text in ZONES.items())
-    lab.set_records("big.contoso.com", "TXT", BIG_TXT)
-    return lab
+    lab_dns = LabDNS(zone_from_text(text, origin=origin) for origin, text in ZONES.items())
+    lab_dns.set_records("big.contoso.com", "TXT", BIG_TXT)
+    return lab_dns
 
 
 LAB_FOR_FUZZ = make_lab()
 
 
 @pytest.fixture
-def lab() -> LabDNS:
+def lab_dns() -> LabDNS:
     return make_lab()
 
 
 @pytest.fixture
-def server(lab: LabDNS) -> Iterator[DNSServer]:
-    with DNSServer(lab) as running:
+def server(lab_dns: LabDNS) -> Iterator[DNSServer]:
+    with DNSServer(lab_dns) as running:
         yield running
 
 
@@ -95,8 +95,8 @@ def texts(rrset: dns.rrset.RRset) -> set[str]:
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
-def test_starts_fast_on_a_free_port_and_stops_cleanly(lab: LabDNS) -> None:
-    server = DNSServer(lab)
+def test_starts_fast_on_a_free_port_and_stops_cleanly(lab_dns: LabDNS) -> None:
+    server = DNSServer(lab_dns)
     began = time.perf_counter()
     server.start()
     started = time.perf_counter() - began
@@ -112,33 +112,33 @@ def test_starts_fast_on_a_free_port_and_stops_cleanly(lab: LabDNS) -> None:
     server.stop()  # twice is fine
 
 
-def test_port_is_released_after_stop(lab: LabDNS) -> None:
-    with DNSServer(lab) as server:
+def test_port_is_released_after_stop(lab_dns: LabDNS) -> None:
+    with DNSServer(lab_dns) as server:
         port = server.port
         with socket.create_connection(("127.0.0.1", port), timeout=2) as client:
             client.sendall(b"\x00")  # a connection left half-spoken when the server stops
         assert resolver_for(server).resolve("contoso.com", "MX")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", port))
-    with DNSServer(lab, port=port) as again:  # TCP and UDP both bindable again
+    with DNSServer(lab_dns, port=port) as again:  # TCP and UDP both bindable again
         assert again.port == port
         assert resolver_for(again).resolve("contoso.com", "MX")
 
 
-def test_a_taken_fixed_port_raises(lab: LabDNS) -> None:
-    with DNSServer(lab) as server, pytest.raises(OSError):
-        DNSServer(lab, port=server.port).start()
+def test_a_taken_fixed_port_raises(lab_dns: LabDNS) -> None:
+    with DNSServer(lab_dns) as server, pytest.raises(OSError):
+        DNSServer(lab_dns, port=server.port).start()
 
 
-def test_other_interfaces_warn(lab: LabDNS) -> None:
+def test_other_interfaces_warn(lab_dns: LabDNS) -> None:
     # 192.0.2.1 (TEST-NET-1) is no local address: the warning comes, then the bind fails.
     with pytest.warns(RuntimeWarning, match="not loopback"), pytest.raises(OSError):
-        DNSServer(lab, host="192.0.2.1").start()
+        DNSServer(lab_dns, host="192.0.2.1").start()
 
 
-def test_ipv6_loopback(lab: LabDNS) -> None:
+def test_ipv6_loopback(lab_dns: LabDNS) -> None:
     try:
-        server = DNSServer(lab, host="::1").start()
+        server = DNSServer(lab_dns, host="::1").start()
     except OSError:
         pytest.skip("no IPv6 loopback here")
     with server:
@@ -214,18 +214,18 @@ def test_outside_every_zone_is_refused(server: DNSServer) -> None:
         resolver_for(server).resolve("www.example.org", "A")
 
 
-def test_servfail_where_the_lab_fails_a_name(server: DNSServer, lab: LabDNS) -> None:
-    lab.fail("contoso.com")
+def test_servfail_where_the_lab_fails_a_name(server: DNSServer, lab_dns: LabDNS) -> None:
+    lab_dns.fail("contoso.com")
     reply = udp(server, dns.message.make_query("contoso.com", "MX"))
     assert reply.rcode() == dns.rcode.SERVFAIL and reply.answer == []
     with pytest.raises(dns.resolver.NoNameservers):
         resolver_for(server).resolve("contoso.com", "MX")
-    lab.fail("contoso.com", failing=False)
+    lab_dns.fail("contoso.com", failing=False)
     assert resolver_for(server).resolve("contoso.com", "MX")
 
 
-def test_edits_to_the_lab_are_served_at_once(server: DNSServer, lab: LabDNS) -> None:
-    lab.set_records("contoso.com", "TXT", ['"v=spf1 -all"'])
+def test_edits_to_the_lab_are_served_at_once(server: DNSServer, lab_dns: LabDNS) -> None:
+    lab_dns.set_records("contoso.com", "TXT", ['"v=spf1 -all"'])
     assert texts(resolver_for(server).resolve("contoso.com", "TXT").rrset) == {"v=spf1 -all"}
 
 
@@ -368,8 +368,8 @@ def test_several_pipelined_queries_on_one_connection(server: DNSServer) -> None:
     assert len(replies[3].answer[0]) == len(BIG_TXT)
 
 
-def test_idle_tcp_connections_are_closed(lab: LabDNS) -> None:
-    with DNSServer(lab, tcp_idle_timeout=0.2) as server:
+def test_idle_tcp_connections_are_closed(lab_dns: LabDNS) -> None:
+    with DNSServer(lab_dns, tcp_idle_timeout=0.2) as server:
         with socket.create_connection(server.address, timeout=2) as sock:
             began = time.monotonic()
             assert sock.recv(10) == b""
@@ -379,9 +379,9 @@ def test_idle_tcp_connections_are_closed(lab: LabDNS) -> None:
             assert sock.recv(10) == b""
 
 
-def test_concurrent_tcp_connections_are_bounded(lab: LabDNS) -> None:
+def test_concurrent_tcp_connections_are_bounded(lab_dns: LabDNS) -> None:
     query = dns.message.make_query("contoso.com", "MX")
-    with DNSServer(lab, max_tcp_connections=2) as server:
+    with DNSServer(lab_dns, max_tcp_connections=2) as server:
         first = socket.create_connection(server.address, timeout=2)
         second = socket.create_connection(server.address, timeout=2)
         try:

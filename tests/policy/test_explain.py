@@ -146,7 +146,9 @@ ROWS = [
 
 def test_every_catalogue_entry_has_a_row() -> None:
     missing = sorted(set(catalogue()) - set(EXPECTED))
-    assert not missing, f"replies without an explanation row (add them to explain_table.py and EXPECTED): {missing}"
+    assert not missing, (
+        f"replies without an explanation row (add them to explain_table and EXPECTED): {missing}"
+    )
     stale = sorted(set(EXPECTED) - set(catalogue()))
     assert not stale, f"rows for names no longer in the catalogue: {stale}"
 

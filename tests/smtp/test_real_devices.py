@@ -17,7 +17,6 @@ import subprocess
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,12 +36,6 @@ RUN_TIMEOUT_S = 30
 
 needs_swaks = pytest.mark.skipif(SWAKS is None, reason="swaks is not installed (apt-get install swaks)")
 needs_msmtp = pytest.mark.skipif(MSMTP is None, reason="msmtp is not installed (apt-get install msmtp)")
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab.start(state_dir=tmp_path / "state") as running:
-        yield running
 
 
 @pytest.fixture

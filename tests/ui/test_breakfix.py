@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ def example(tmp_path: Path) -> Path:
     path = tmp_path / "example.toml"
     path.write_text(text.group(1))
     return path
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab.start(state_dir=tmp_path / "state") as running:
-        yield running
 
 
 def test_ticket_then_wrong_change_then_fix(lab: Lab, example: Path) -> None:

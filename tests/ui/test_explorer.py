@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -23,12 +21,6 @@ from mailflow_lab.ui.spf_record import spf_lists, spf_with  # noqa: E402
 
 OFFICE_IP = "203.0.113.10"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab.start(state_dir=tmp_path / "s") as running:
-        yield running
 
 
 @pytest.fixture

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import ipywidgets as widgets
-import pytest
 from ui_kit import text_of
 
 from mailflow_lab import Device, Lab
 from mailflow_lab.lab.readiness import lab_readiness
 from mailflow_lab.ui.readiness import readiness_html, readiness_view
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab.start(state_dir=tmp_path / "s") as running:
-        yield running
 
 
 def wait_for_sessions(lab: Lab, count: int) -> None:

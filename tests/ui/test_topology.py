@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import matplotlib
 import pytest
 from matplotlib.figure import Figure
@@ -22,12 +19,6 @@ from mailflow_lab.ui.topology import (
 )
 
 matplotlib.use("Agg")
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab.start(state_dir=tmp_path / "state") as running:
-        yield running
 
 
 def texts(fig: Figure) -> dict[str, str]:

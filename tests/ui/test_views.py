@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import matplotlib
 
@@ -26,12 +24,6 @@ from mailflow_lab.ui.transcript_view import _reply_of, transcript_view  # noqa: 
 
 OFFICE_IP = "203.0.113.10"
 SPF_WITH_OFFICE = f"v=spf1 ip4:{OFFICE_IP} include:spf.protection.outlook.com -all"
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab.start(state_dir=tmp_path / "s") as running:
-        yield running
 
 
 def printer_sends(lab: Lab, subject: str, to: str = "alex@contoso.com") -> SendResult:

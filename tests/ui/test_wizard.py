@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
@@ -18,12 +16,6 @@ PRINTER: dict[str, bool] = {}
 OFFICE_RELAY = {"needs_external": True, "static_ip": True, "tls12_starttls_587": True}
 CLOUD_APP = {"needs_external": True, "has_certificate": True, "hosted_by_third_party": True}
 STUCK = {"needs_external": True, "hosted_by_third_party": True}
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab.start(state_dir=tmp_path / "s") as running:
-        yield running
 
 
 def answer(wizard: DecisionWizard, **answers: bool) -> DecisionWizard:
