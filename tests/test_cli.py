@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -327,3 +328,24 @@ def test_serve_listen_takes_a_host_name_and_uses_its_address(tmp_path: Path) -> 
     assert re.search(rf"^smtp\.office365\.com:587 -> {re.escape(address)}:\d+$", out, re.M), out
     assert "lab DNS answers smtp.office365.com, smtp-legacy.office365.com, " in out
     assert re.search(rf"outlook\.com with {re.escape(address)}$", out, re.M), out
+
+
+def test_serve_mx_port_maps_the_default_domains_mx_when_it_is_not_listed_first(tmp_path: Path) -> None:
+    """--mx-port binds the MX of the default accepted domain, the one the lab serves (not the first listed)."""
+    text = (data_dir() / "worlds" / "contoso.toml").read_text().replace('"../', f'"{data_dir().as_posix()}/')
+    first, second = (
+        '[[tenant.accepted_domains]]\nname = "contoso.com"\ntype = "Authoritative"\ndefault = true\n',
+        '[[tenant.accepted_domains]]\nname = "contoso.onmicrosoft.com"\ntype = "Authoritative"\n',
+    )
+    assert first in text and second in text
+    world = tmp_path / "onmicrosoft-first.toml"
+    world.write_text(text.replace(first, "@@").replace(second, first).replace("@@", second))
+    with socket.socket() as probe:  # a port free now, for the lab to take
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process, endpoints = _start_serve(tmp_path / "state", "--world", str(world), "--mx-port", str(port))
+    try:
+        assert endpoints["contoso-com.mail.protection.outlook.com:25"] == f"127.0.0.1:{port}", endpoints
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
