@@ -331,7 +331,7 @@ def test_serve_listen_takes_a_host_name_and_uses_its_address(tmp_path: Path) -> 
 
 
 def test_serve_mx_port_maps_the_default_domains_mx_when_it_is_not_listed_first(tmp_path: Path) -> None:
-    """--mx-port binds the MX of the default accepted domain, the one the lab serves (not the first listed)."""
+    """--mx-port binds the MX of the default accepted domain (the one the lab serves), not the first."""
     text = (data_dir() / "worlds" / "contoso.toml").read_text().replace('"../', f'"{data_dir().as_posix()}/')
     first, second = (
         '[[tenant.accepted_domains]]\nname = "contoso.com"\ntype = "Authoritative"\ndefault = true\n',
