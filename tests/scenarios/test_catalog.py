@@ -23,7 +23,7 @@ def test_the_catalog_covers_the_course() -> None:
 def test_the_sharing_scenarios_are_calendar_scenarios() -> None:
     scenarios = [load_scenario_file(path) for path in SHIPPED]
     sharing = [s for s in scenarios if "sharing" in s.tags]
-    assert len(sharing) >= 4
+    assert len(sharing) == 8  # the README lists eight sharing scenarios
     assert all(s.kind == "calendar" for s in sharing)
     assert {s.kind for s in scenarios if s not in sharing} == {"mail"}
     viewers = {s.calendar.viewer.kind for s in sharing if s.calendar}
