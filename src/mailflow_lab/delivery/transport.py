@@ -89,14 +89,8 @@ class Transport:
         return record
 
     def _step(self, trace_id: str, recipient: str, step: policy.TraceStep) -> None:
-        self.runtime.trace.update(
-            trace_id,
-            recipient,
-            status=step.status,
-            event=TraceEvent(
-                self.runtime.clock.now(), step.event, step.event.capitalize(), step.detail, step.rule
-            ),
-        )
+        event = _trace_event(self.runtime.clock.now(), step)
+        self.runtime.trace.update(trace_id, recipient, status=step.status, event=event)
 
     # -- SMTP AUTH client submission ------------------------------------------------------------------
     def submit(self, incoming: Incoming, login: str, delay_minutes: int = 0) -> str:
@@ -122,7 +116,7 @@ class Transport:
                 len(content),
                 now,
             )
-            record.events.append(TraceEvent(now, submitted.event, "Submit", submitted.detail, submitted.rule))
+            record.events.append(_trace_event(now, submitted))
             runtime.trace.add(record)
         runtime.record_submission(login, len(incoming.recipients))
         if delay_minutes:
@@ -139,22 +133,24 @@ class Transport:
 
     def _route_submitted(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
         internal, external = policy.split_recipients(self.runtime.world.tenant, recipients)
-        folder, rule, detail = policy.submitted_internal()
+        filing = policy.submitted_filing()
         for recipient in internal:
-            self._deliver_internal(
-                trace_id, recipient, content, policy.delivered(folder, rule, detail), folder
-            )
+            self._file(trace_id, recipient, content, filing, "")
         if external:
             self._relay(trace_id, mail_from, external, content)
 
-    def _deliver_internal(
-        self, trace_id: str, recipient: str, content: bytes, step: policy.TraceStep, folder: str
-    ) -> None:
-        if self.runtime.world.tenant.find_mailbox(recipient) is None:
+    def _file(self, trace_id: str, recipient: str, content: bytes, filing: policy.Filing, why: str) -> None:
+        """One internal recipient's copy, where the policy filed it (`why`: the quarantine's reason)."""
+        for step in filing.before:
+            self._step(trace_id, recipient, step)
+        if filing.folder is None:
+            self.runtime.store.quarantine(content, recipient, why)
+        elif self.runtime.world.tenant.find_mailbox(recipient) is None:
             self._step(trace_id, recipient, policy.recipient_not_found(recipient))
             return
-        self.runtime.store.deliver(recipient, folder, content)
-        self._step(trace_id, recipient, step)
+        else:
+            self.runtime.store.deliver(recipient, filing.folder, content)
+        self._step(trace_id, recipient, filing.final)
 
     def _relay(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
         refused = session_policy.relay_refusal(content)
@@ -220,15 +216,13 @@ class Transport:
                 record.events.append(TraceEvent(now, "RECEIVE", "Receive", detail, "connector.relay"))
             runtime.trace.add(record)
         filing = policy.inbound_filing(verdict)
-        *before, last = filing.steps
         for recipient in internal:
-            for step in before:
-                self._step(trace_id, recipient, step)
-            if filing.folder is None:
-                runtime.store.quarantine(content, recipient, verdict.explanation)
-                self._step(trace_id, recipient, last)
-            else:
-                self._deliver_internal(trace_id, recipient, content, last, filing.folder)
+            self._file(trace_id, recipient, content, filing, verdict.explanation)
         if external:
             self._relay(trace_id, incoming.mail_from, external, content)
         return message_id
+
+
+def _trace_event(when: datetime, step: policy.TraceStep) -> TraceEvent:
+    """A policy's trace step as the trace records it (the action's name is the event's, capitalised)."""
+    return TraceEvent(when, step.event, step.event.capitalize(), step.detail, step.rule)

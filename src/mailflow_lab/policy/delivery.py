@@ -36,10 +36,12 @@ class TraceStep:
 
 @dataclass(frozen=True)
 class Filing:
-    """Where an accepted copy goes inside the tenant (None: quarantine) and the trace steps on the way."""
+    """Where an accepted copy goes inside the tenant (None: quarantine), the trace steps on the way, and
+    the step that records it arrived (or, when no mailbox has the address, recipient_not_found)."""
 
     folder: str | None
-    steps: tuple[TraceStep, ...]
+    before: tuple[TraceStep, ...]
+    final: TraceStep
 
 
 def split_recipients(tenant: Tenant, recipients: list[str]) -> tuple[list[str], list[str]]:
@@ -102,31 +104,28 @@ def recipient_not_found(recipient: str) -> TraceStep:
     return TraceStep("FAIL", f"{recipient} was not found", "deliver.recipient-not-found", "Failed")
 
 
-def submitted_internal() -> tuple[str, str, str]:
-    """(folder, rule, detail) of an internal recipient of client submission: no anti-spam on the way."""
+def submitted_filing() -> Filing:
+    """An internal recipient of client submission: its Inbox, with no anti-spam on the way."""
     detail = (
         "The message was successfully delivered. (Anti-spam is bypassed for mail "
         "submitted by your own mailboxes to your own mailboxes.)"
     )
-    return INBOX, "submission.deliver.internal", detail
+    return Filing(INBOX, (), delivered(INBOX, "submission.deliver.internal", detail))
 
 
 def inbound_filing(verdict: Verdict) -> Filing:
     """An anonymous message's copy for an internal recipient, filed by EOP's verdict (EOP sheet)."""
-    steps: list[TraceStep] = []
+    before: tuple[TraceStep, ...] = ()
     if verdict.action != "inbox":
-        steps.append(
-            TraceStep("SPAM", f"Spam confidence level: {verdict.scl}", verdict.rule, "GettingStatus")
-        )
+        before = (TraceStep("SPAM", f"Spam confidence level: {verdict.scl}", verdict.rule, "GettingStatus"),)
     if verdict.action == "quarantine":
         detail = f"The message was quarantined. {verdict.explanation}"
-        steps.append(TraceStep("SPAM", detail, verdict.rule, "Quarantined"))
-        return Filing(None, tuple(steps))
+        return Filing(None, before, TraceStep("SPAM", detail, verdict.rule, "Quarantined"))
     if verdict.action == "junk":
         detail = f"The message was delivered to the Junk Email folder. {verdict.explanation}"
-        return Filing(JUNK, (*steps, delivered(JUNK, verdict.rule, detail)))
+        return Filing(JUNK, before, delivered(JUNK, verdict.rule, detail))
     detail = f"The message was successfully delivered. {verdict.explanation}"
-    return Filing(INBOX, (*steps, delivered(INBOX, verdict.rule, detail)))
+    return Filing(INBOX, before, delivered(INBOX, verdict.rule, detail))
 
 
 def signing_key(tenant: Tenant, from_domain: str) -> DkimSigningConfig | None:
