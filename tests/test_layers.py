@@ -91,8 +91,9 @@ def lint_imports() -> Path:
     return LINT_IMPORTS
 
 
-def _run(lint: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(lint), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120)
+def _run(lint: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [str(lint), "--no-cache"]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_the_layers_contract_is_kept(lint_imports: Path) -> None:
@@ -121,14 +122,7 @@ def test_an_upward_import_breaks_the_build(
     target = copy / module
     prefix = "from typing import TYPE_CHECKING\n" if "TYPE_CHECKING" in line else ""
     target.write_text(target.read_text(encoding="utf-8") + f"\n{prefix}{line}\n", encoding="utf-8")
-    env_path = str(tmp_path / "src")
-    run = subprocess.run(
-        [str(lint_imports), "--no-cache"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
-    )
+    # The copy, not the installed package, is what lint-imports finds on the path.
+    run = _run(lint_imports, tmp_path, {"PYTHONPATH": str(tmp_path / "src"), "PATH": "/usr/bin:/bin"})
     assert run.returncode != 0, run.stdout[-2000:]
     assert "BROKEN" in run.stdout.upper()
