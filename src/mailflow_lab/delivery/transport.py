@@ -7,7 +7,7 @@ Mechanics only: which folder, which status, which words and which key are the de
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..auth.verdicts import author_domain
@@ -34,6 +34,13 @@ class Incoming:
     helo: str
     tls_version: str | None
     endpoint_fqdn: str
+    tls_cipher: str | None = None
+    # The SMTP session's 16-hex id (the one its replies' diagnostic suffix shows), for the trace.
+    session_id: str = ""
+    # DSN parameters as the client sent them (RFC 3461): MAIL's RET= and ENVID=, each recipient's
+    # NOTIFY= and ORCPT=, keyed by the recipient as accepted. Parsed by the delivery policy.
+    dsn_mail_params: tuple[str, ...] = ()
+    dsn_rcpt_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def prepare(

@@ -67,6 +67,10 @@ class EndpointHandler:
             helo=server.facts.helo or "",
             tls_version=server.facts.tls_version,
             endpoint_fqdn=self.fqdn,
+            tls_cipher=server.facts.tls_cipher,
+            session_id=server.session_id,
+            dsn_mail_params=tuple(getattr(envelope, "dsn_mail_params", ())),
+            dsn_rcpt_params=dict(getattr(envelope, "dsn_rcpt_params", {})),
         )
 
     def closed(self, server: LabSMTP) -> None:

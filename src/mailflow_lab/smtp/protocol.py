@@ -6,6 +6,7 @@ import asyncio
 import collections
 import functools
 import ipaddress
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,6 +50,9 @@ class LabSMTP(SessionRecording, SMTP):
             lambda: SMTP.command_size_limit, {"AUTH": self.line_length_limit}
         )
         self.__ident__ = banner
+        # The session's id, as Exchange Online shows it at the end of its banner and of every error reply
+        # (`08DD66EDEFB0DFDF`: 16 upper-case hex digits); kept in the session log and the trace.
+        self.session_id = f"08D{secrets.randbits(52):013X}"
         self.facts = ConnectionFacts(peer_ip="", client_ip="")
         self._refusal: R.Reply | None = None
         self._connections = connections or ConnectionTable(self.limits)
