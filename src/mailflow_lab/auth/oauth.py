@@ -181,22 +181,27 @@ def xoauth2_initial_response(user: str, token: str) -> str:
     return base64.b64encode(raw.encode("utf-8")).decode("ascii")
 
 
+class MalformedXOAuth2(ValueError):
+    """The XOAUTH2 response decodes, but is not `user=...^Aauth=Bearer ...^A^A`."""
+
+
 def parse_xoauth2(b64: str) -> tuple[str, str]:
-    """``(user, token)`` from an ``AUTH XOAUTH2`` argument; ValueError if it is not well formed."""
+    """``(user, token)`` from an ``AUTH XOAUTH2`` argument; ValueError if it is not base64 of UTF-8 text,
+    MalformedXOAuth2 (a ValueError) if it decodes but is not well formed."""
     try:
         raw = base64.b64decode(b64.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError) as exc:
         raise ValueError("XOAUTH2 response is not valid base64 of UTF-8 text") from exc
     parts = raw.split("\x01")
     if len(parts) != 4 or parts[2:] != ["", ""]:
-        raise ValueError(r"XOAUTH2 response must be 'user=...\x01auth=Bearer ...\x01\x01'")
+        raise MalformedXOAuth2(r"XOAUTH2 response must be 'user=...\x01auth=Bearer ...\x01\x01'")
     user_part, auth_part = parts[0], parts[1]
     if not user_part.startswith("user=") or not user_part[5:]:
-        raise ValueError("XOAUTH2 response has no user=")
+        raise MalformedXOAuth2("XOAUTH2 response has no user=")
     scheme, _, token = auth_part.removeprefix("auth=").partition(" ")
     # RFC 6750 §2.1 / RFC 7235 §2.1: the auth scheme name is case-insensitive.
     if not auth_part.startswith("auth=") or scheme.lower() != "bearer" or not token.strip():
-        raise ValueError("XOAUTH2 response has no auth=Bearer <token>")
+        raise MalformedXOAuth2("XOAUTH2 response has no auth=Bearer <token>")
     return user_part[5:], token.strip()
 
 

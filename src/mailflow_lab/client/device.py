@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import ipaddress
+import re
 import smtplib
 import socket
 import ssl
@@ -221,7 +222,7 @@ class Device(model.Device):
 
     # -- the dialogue -------------------------------------------------------------------------------
     def _connect(self, lab: Lab, host: str, port: int, transcript: Transcript) -> _RecordingSMTP:
-        helo = self.helo or f"{self.name.lower().replace(' ', '-')}.local"
+        helo = self.helo or default_helo(self.name)
         if self.tls == "implicit":
             # A device set to implicit TLS (port 465 style) opens TLS straight away.
             raw = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
@@ -356,3 +357,10 @@ def _fill_outcomes(
             result.outcome[recipient] = Outcome(recipient, "rejected", result.reply, detail)
         else:
             result.outcome[recipient] = lab.locate(recipient, message_id or "")
+
+
+def default_helo(name: str) -> str:
+    """The EHLO name a device introduces itself with when none is set: its name as one DNS label (letters,
+    digits and hyphens; anything else becomes a hyphen), under `.local` (as a printer makes its host name)."""
+    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-") or "device"
+    return f"{label}.local"

@@ -52,6 +52,11 @@ class Reply:
             return cls(code, None, text.strip())
         return cls(code, enhanced[1], (enhanced[2] or "").strip())
 
+    def without_diagnostics(self) -> Reply:
+        """The reply with its diagnostic suffix `[<host> <time> <session id>]` taken off, as the catalogue
+        writes it (the suffix is added as a reply goes out: with_diagnostics)."""
+        return Reply(self.code, self.enhanced, without_diagnostics(self.text))
+
     @property
     def accepted(self) -> bool:
         return self.code < 400
@@ -69,6 +74,43 @@ _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?: (.*))?$", re.DOTALL)
 
 def _r(code: int, enhanced: str | None, text: str) -> Reply:
     return Reply(code, enhanced, text)
+
+
+# -- the diagnostic suffix: since about 2023 every error reply ends [<HOST> <UTC time, ms> <session id>]
+# (HChaoHui/msOauth2api#3, MailKit#1712); the session id also ends the banner (email-oauth2-proxy#297).
+_DIAGNOSTIC_HOSTS = {SUBMISSION_FQDN: SUBMISSION_DIAG, MX_FQDN: EOP_DIAG}
+
+
+def diagnostic_host(fqdn: str) -> str | None:
+    """The host a Microsoft endpoint names in its replies' suffix; None for a server that is no Microsoft
+    one (Fabrikam's Postfix, a third-party filter), whose replies carry no suffix."""
+    return _DIAGNOSTIC_HOSTS.get(fqdn)
+
+
+def with_diagnostics(line: str, host: str, when: str, session_id: str) -> str:
+    """An error reply (4xx, 5xx) as Exchange Online sends it: ending `[<host> <when> <session id>]`.
+
+    The catalogue's texts carry no suffix: it is added as a reply goes out. Lab choice: a reply ending in
+    `[Hostname=...]` (SendAs, concurrent connections: the older form, still seen) is sent as is.
+    """
+    if line[:1] not in ("4", "5"):
+        return line
+    if line.endswith("]") and "[Hostname=" in line:
+        return line
+    return f"{line} [{host} {when} {session_id}]"
+
+
+_SUFFIX = re.compile(r" \[[A-Za-z0-9.-]+ \d{4}-\d\d-\d\dT[\d:.]+Z [0-9A-F]{16}\]$")
+
+
+def without_diagnostics(text: str) -> str:
+    """A reply's text with its diagnostic suffix taken off (to compare it with the catalogue)."""
+    return _SUFFIX.sub("", text)
+
+
+def banner_with_session(banner: str, session_id: str) -> str:
+    """Exchange Online ends its greeting with the session id: `... ready at <date> [08DCE8B62813AB2B]`."""
+    return f"{banner} [{session_id}]"
 
 
 # -- greeting, EHLO and session ([MFD], transcripts from 2023 and 2025) ----------------------------
@@ -123,10 +165,8 @@ def mx_queued(message_id: str, internal_id: int) -> Reply:
 AUTH_OK = _r(235, "2.7.0", "Authentication successful")
 AUTH_LOGIN_USERNAME = "334 VXNlcm5hbWU6"
 AUTH_LOGIN_PASSWORD = "334 UGFzc3dvcmQ6"
-AUTH_UNRECOGNIZED = _r(504, "5.7.4", f"Unrecognized authentication type [{SUBMISSION_DIAG}]")
-AUTH_BAD_CREDENTIALS = _r(
-    535, "5.7.3", f"Authentication unsuccessful [{SUBMISSION_HOST}.gbrp265.prod.outlook.com]"
-)
+AUTH_UNRECOGNIZED = _r(504, "5.7.4", "Unrecognized authentication type")
+AUTH_BAD_CREDENTIALS = _r(535, "5.7.3", "Authentication unsuccessful")
 AUTH_DISABLED_TENANT = _r(
     535,
     "5.7.139",
@@ -157,7 +197,10 @@ BASIC_AUTH_RETIRED = _r(550, "5.7.30", "Basic authentication is not supported fo
 AUTH_ALREADY = _r(503, "5.5.2", "Already authenticated")  # RFC 4954 §4: AUTH after AUTH is refused
 AUTH_ABORTED = _r(501, "5.7.0", "Auth aborted")
 AUTH_BAD_BASE64 = _r(501, "5.5.2", "Cannot decode base64")
-STARTTLS_REQUIRED = _r(451, "5.7.3", f"STARTTLS is required to send mail [{SUBMISSION_DIAG}]")
+# XOAUTH2 data that decodes but is not user=...^Aauth=Bearer ...^A^A (tarickb/sasl-xoauth2#110, seen on the
+# HVE front end; inferred for smtp.office365.com).
+XOAUTH2_BAD_DATA = _r(501, "5.5.124", "Invalid XOAUTH2 auth data - User address provided is not valid.")
+STARTTLS_REQUIRED = _r(451, "5.7.3", "STARTTLS is required to send mail")
 TLS_LEGACY_REFUSED = _r(
     421,
     "4.7.66",
@@ -173,7 +216,7 @@ def not_authenticated(after_failure: Reply | None) -> Reply:
     return _r(
         530,
         "5.7.57",
-        f"SMTP; Client was not authenticated to send anonymous mail during MAIL FROM [{SUBMISSION_DIAG}]",
+        "SMTP; Client was not authenticated to send anonymous mail during MAIL FROM",
     )
 
 
@@ -202,10 +245,19 @@ MAILBOX_FULL = _r(
 )
 SENDER_THROTTLED_MAILBOX_FULL = _r(550, "5.2.251", "Sender throttled due to continuous mailbox full errors.")
 MESSAGE_TOO_BIG = _r(552, "5.3.4", "Message size exceeds fixed maximum message size")
+# Over the mailbox's MaxSendSize (35 MB by default) but under the advertised SIZE: taken over SMTP, refused
+# by the store (pankleks/pm2-health#52; the 554 5.2.0 prefix inferred from the other STOREDRV errors).
+MAX_SUBMISSION_EXCEEDED = _r(
+    554,
+    "5.2.0",
+    "STOREDRV.Submission.Exception:MessageSubmissionExceededException.MapiExceptionMaxSubmissionExceeded; "
+    "Failed to process message due to a permanent exception with message "
+    "[BeginDiagnosticData]Cannot save changes made to an item to store.",
+)
 TOO_MANY_RECIPIENTS = _r(452, "4.5.3", "Too many recipients")
 
 # -- the tenant MX: direct send and connectors ([MFD], EOP sheet) ---------------------------------------
-RELAY_DENIED = _r(550, "5.7.64", f"TenantAttribution; Relay Access Denied [{EOP_DIAG}]")
+RELAY_DENIED = _r(550, "5.7.64", "TenantAttribution; Relay Access Denied")
 DIRECT_SEND_REJECTED = _r(
     550,
     "5.7.68",
@@ -216,12 +268,16 @@ PARTNER_CONNECTOR_RESTRICTED = _r(
     "5.7.51",
     "TenantInboundAttribution; There is a partner connector configured that matched the message's "
     "recipient domain. The connector had either the RestrictDomainsToIPAddresses or "
-    f"RestrictDomainsToCertificate set [{EOP_DIAG}]",
+    "RestrictDomainsToCertificate set",
 )
 TLS_REQUIRED = _r(454, "4.7.0", "Failed to establish appropriate TLS channel: Access Denied")
+# Directory-Based Edge Blocking at the MX: an Authoritative accepted domain's unknown address is refused at
+# RCPT (OfficeDocs-Exchange use-directory-based-edge-blocking.md; real Postfix logs). The diagnostic suffix
+# [<EOP host> <time> <session id>] is added as the reply goes out (see with_diagnostics).
+DBEB_REJECTED = _r(550, "5.4.1", "Recipient address rejected: Access denied. AS(201806281)")
 # [NDR] 5.1.10: the recipient's domain is accepted but no mailbox has the address.
 RECIPIENT_NOT_FOUND = _r(
-    550, "5.1.10", f"RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup [{EOP_DIAG}]"
+    550, "5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
 )
 
 
@@ -263,10 +319,32 @@ BAD_SEQUENCE_MAIL = _r(503, "5.5.1", "Bad sequence of commands")
 SYNTAX_ERROR = _r(501, "5.5.4", "Invalid arguments")
 LINE_TOO_LONG = _r(500, "5.3.3", "Line too long")
 DATA_TOO_BIG = MESSAGE_TOO_BIG
+# EOP's sequence errors (invoiceninja/invoiceninja#3482 for "Need rcpt command"; the other three inferred
+# from it: the protocol sheet).
+NEED_RCPT = _r(503, "5.5.2", "Need rcpt command")
+NEED_MAIL = _r(503, "5.5.2", "Need mail command")
+SEND_HELLO_FIRST = _r(503, "5.5.2", "Send hello first")
+SENDER_ALREADY_SPECIFIED = _r(503, "5.5.2", "Sender already specified")
+# EHLO/HELO with a name that is no domain or address literal (sabuhish/fastapi-mail#205, Miksus/red-mail#79).
+INVALID_DOMAIN_NAME = _r(501, "5.5.4", "Invalid domain name")
+# The command word of an unknown command is echoed; unprintable input as 'unknown' (email-oauth2-proxy#251).
+UNPRINTABLE_COMMAND = "unknown"
 
 
 def unrecognized_command(command: str) -> Reply:
-    return _r(500, "5.3.3", "Unrecognized command")
+    """500 5.3.3 Unrecognized command '<the command as sent>' (simonrob/email-oauth2-proxy#251, #234)."""
+    shown = command if command and command.isprintable() and command.isascii() else UNPRINTABLE_COMMAND
+    return _r(500, "5.3.3", f"Unrecognized command '{shown}'")
+
+
+# -- CHUNKING (RFC 3030) ------------------------------------------------------------------------------
+def chunk_received(size: int) -> Reply:
+    """A BDAT chunk that is not the last (RFC 3030 §2: a 250 per chunk; the wording is inferred)."""
+    return _r(250, "2.0.0", f"{size} bytes received")
+
+
+# RFC 3030 §3: BINARYMIME content can only be sent with BDAT. Lab wording (Exchange's is not documented).
+BINARYMIME_NEEDS_BDAT = _r(503, "5.5.1", "BDAT required for BODY=BINARYMIME")
 
 
 # Exchange's own wording for these (its transport's SmtpResponse table, as seen in Exchange Server; Exchange

@@ -169,3 +169,40 @@ def relay_refusal(content: bytes) -> Decision | None:
         "server offers no BDAT: Microsoft 365 refuses to relay it rather than change the message"
     )
     return Decision(R.BARE_LINEFEEDS_ILLEGAL, "relay.bare-linefeeds", why)
+
+
+# -- greeting -------------------------------------------------------------------------------------------
+
+# RFC 1035 §2.3.1 labels (letters, digits, hyphens inside), as Exchange checks an EHLO name.
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def helo_problem(name: str, *, fqdn: str, extended: bool) -> Decision | None:
+    """An EHLO or HELO name Exchange Online refuses with 501 5.5.4 Invalid domain name; None when valid.
+
+    A valid name is a domain (labels of letters, digits and inner hyphens, no trailing dot) or an address
+    literal (RFC 5321 §4.1.3). Refused (protocol sheet: fastapi-mail#205, red-mail#79): a trailing dot as
+    `socket.getfqdn()` often returns, an underscore, two words, no name at all. Lab choice: a single label
+    (`EHLO printer01`) is accepted, as Exchange accepts it. A bare HELO is accepted on the MX
+    (CyberNinjas/pam_aad#34). `fqdn` is the endpoint's: a server that is no Microsoft one (Postfix-like)
+    takes any name, as Postfix does by default.
+    """
+    if R.diagnostic_host(fqdn) is None:
+        return None
+    if not name:
+        if not extended and fqdn == R.MX_FQDN:
+            return None
+        return Decision(R.INVALID_DOMAIN_NAME, "protocol.helo-missing", "EHLO/HELO named no host")
+    if name.startswith("["):
+        if _address_literal(name):
+            return None
+        why = f"{name!r} is no IP address literal"
+    elif len(name) <= MAX_DOMAIN and all(_LABEL.match(label) for label in name.split(".")):
+        return None
+    elif name.endswith("."):
+        why = f"{name!r} ends with a dot (a fully qualified name as DNS writes it): EHLO takes it without"
+    elif " " in name:
+        why = f"{name!r} is more than one word"
+    else:
+        why = f"{name!r} is not a domain name (letters, digits, hyphens and dots only)"
+    return Decision(R.INVALID_DOMAIN_NAME, "protocol.invalid-helo", why)

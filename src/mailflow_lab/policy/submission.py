@@ -165,9 +165,10 @@ def mail_from(
     if identity is None:
         why = "client submission needs a signed-in mailbox (AUTH) before MAIL FROM"
         return Decision(R.not_authenticated(auth_failure), "submission.mail.not-authenticated", why)
-    if declared_size is not None and declared_size > limits.max_send_size:
-        most = _mb(limits.max_send_size)
-        why = f"the message declares {declared_size} bytes; the mailbox may send up to {most}"
+    if declared_size is not None and declared_size > R.MAX_MESSAGE_SIZE_ADVERTISED:
+        # Over the advertised SIZE: refused at MAIL. Over MaxSendSize only: taken, refused after DATA.
+        most = _mb(R.MAX_MESSAGE_SIZE_ADVERTISED)
+        why = f"the message declares {declared_size} bytes; this server takes up to {most} (EHLO SIZE)"
         return Decision(R.MESSAGE_TOO_BIG, "submission.limit.size", why)
     return Decision(R.SENDER_OK, "submission.mail.ok", "sender accepted; the SendAs check comes after DATA")
 
@@ -213,8 +214,13 @@ def end_of_data(
         )
         return Decision(R.SUBMISSION_QUOTA_EXCEEDED, "submission.limit.recipients-per-day", why)
     if size > limits.max_send_size:
-        why = f"the message is {size:,} bytes; the maximum send size is {_mb(limits.max_send_size)}"
-        return Decision(R.MESSAGE_TOO_BIG, "submission.limit.size", why)
+        # Protocol sheet: under the advertised SIZE the message is taken over SMTP, and the store refuses it
+        # as it is submitted from the mailbox (MaxSendSize, 35 MB by default; Set-Mailbox -MaxSendSize).
+        why = (
+            f"the message is {size:,} bytes; the mailbox's maximum send size is {_mb(limits.max_send_size)}: "
+            "the server takes it over SMTP, then the mailbox store refuses it"
+        )
+        return Decision(R.MAX_SUBMISSION_EXCEEDED, "submission.limit.max-send-size", why)
     return Decision(R.queued("<id>", R.SUBMISSION_DIAG), "submission.data.ok", "accepted for delivery")
 
 

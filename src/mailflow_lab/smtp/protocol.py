@@ -12,11 +12,14 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 
+from ..policy import chunking as chunking_policy
+from ..policy import dates
 from ..policy import replies as R
 from ..policy import session as limits_policy
 from ..policy.observed import AuthAttempt, SessionRecord, address_of, mechanism_name
 from ..policy.session import SessionLimits
 from . import compat, translate
+from .chunking import Chunking
 from .connections import ConnectionTable
 from .facts import ConnectionFacts, EndpointHandler, reverse_path
 from .recording import SessionRecording
@@ -26,7 +29,7 @@ class _ChallengeLineTooLong(Exception):
     """The answer to an AUTH challenge was longer than any line the lab reads."""
 
 
-class LabSMTP(SessionRecording, SMTP):
+class LabSMTP(SessionRecording, Chunking, SMTP):
     """One SMTP connection to a lab endpoint."""
 
     # RFC 4954 §4: an AUTH command line (an XOAUTH2 token) may be up to 12,288 octets.
@@ -49,10 +52,12 @@ class LabSMTP(SessionRecording, SMTP):
         self.command_size_limits = collections.defaultdict(
             lambda: SMTP.command_size_limit, {"AUTH": self.line_length_limit}
         )
-        self.__ident__ = banner
         # The session's id, as Exchange Online shows it at the end of its banner and of every error reply
         # (`08DD66EDEFB0DFDF`: 16 upper-case hex digits); kept in the session log and the trace.
         self.session_id = f"08D{secrets.randbits(52):013X}"
+        # The host a Microsoft endpoint names in its replies' suffix; None for Postfix-like servers.
+        self._diagnostic_host = R.diagnostic_host(fqdn)
+        self.__ident__ = R.banner_with_session(banner, self.session_id) if self._diagnostic_host else banner
         self.facts = ConnectionFacts(peer_ip="", client_ip="")
         self._refusal: R.Reply | None = None
         self._connections = connections or ConnectionTable(self.limits)
@@ -134,7 +139,8 @@ class LabSMTP(SessionRecording, SMTP):
         if self.transport is None:
             return
         if not self._hanging_up and not self._handshaking:
-            self._writer.write(translate.wire(limits_policy.idle_timeout(self.limits).reply))
+            line = self._line(limits_policy.idle_timeout(self.limits).reply)
+            self._writer.write(line.encode("utf-8") + b"\r\n")
         self._hang_up()
 
     def _hang_up(self) -> None:
@@ -159,7 +165,7 @@ class LabSMTP(SessionRecording, SMTP):
             if not self._hanging_up:
                 self._hang_up()
             return
-        line = translate.reply_line(status, self._command)
+        line = self._line(status)
         if self.record is not None:
             self.record.reply(self._verb, line)
         try:
@@ -172,6 +178,15 @@ class LabSMTP(SessionRecording, SMTP):
             refusal = limits_policy.protocol_errors_refusal(self._protocol_errors)
             if refusal is not None:
                 await self.refuse_and_close(refusal.reply)
+
+    def _line(self, status: Any) -> str:
+        """A reply as this endpoint sends it: Exchange's wording, and on a Microsoft endpoint an error's
+        diagnostic suffix `[<host> <UTC time> <session id>]`."""
+        line = translate.reply_line(status, self._command)
+        if self._diagnostic_host is None:
+            return line
+        when = dates.diagnostic_time(self.event_handler.runtime.clock.now())
+        return R.with_diagnostics(line, self._diagnostic_host, when, self.session_id)
 
     def _counted(self, method: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
         @functools.wraps(method)
@@ -211,14 +226,31 @@ class LabSMTP(SessionRecording, SMTP):
     async def smtp_EHLO(self, hostname: str) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
+        problem = limits_policy.helo_problem(hostname, fqdn=self.hostname, extended=True)
+        if problem is not None:
+            await self.push(problem.reply)
+            return
         self.facts.helo = hostname or self.facts.helo
         await super().smtp_EHLO(hostname)
 
     async def smtp_HELO(self, hostname: str) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
+        problem = limits_policy.helo_problem(hostname, fqdn=self.hostname, extended=False)
+        if problem is not None:
+            await self.push(problem.reply)
+            return
+        if self._diagnostic_host is None:
+            self.facts.helo = hostname or self.facts.helo
+            await super().smtp_HELO(hostname)
+            return
+        # Exchange answers HELO with the first line of its EHLO reply, a bare HELO on the MX too.
+        self._set_rset_state()
+        assert self.session is not None
+        self.session.extended_smtp = False
+        self.session.host_name = hostname or f"[{self.facts.client_ip}]"
         self.facts.helo = hostname or self.facts.helo
-        await super().smtp_HELO(hostname)
+        await self.push(f"250 {R.ehlo_greeting(self.hostname, self.facts.client_ip)}")
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         if self._gate():
@@ -251,8 +283,16 @@ class LabSMTP(SessionRecording, SMTP):
         self._command = "MAIL"
         if self.record is not None:
             self.record.mail(address_of(arg))
+        if not arg and self._diagnostic_host is not None:
+            await self.push(R.UNRECOGNIZED_PARAMETER)  # a bare MAIL (CyberNinjas/pam_aad#34)
+            self._command = None
+            return
         try:
             await super().smtp_MAIL(translate.strip_params(arg, translate.DSN_MAIL_PARAMS, binarymime=True))
+            envelope = self.envelope
+            if envelope is not None and envelope.mail_from:
+                envelope.dsn_mail_params = translate.dsn_params(arg, translate.DSN_MAIL_PARAMS)  # type: ignore[attr-defined]
+                envelope.lab_binarymime = translate.declares_binarymime(arg)  # type: ignore[attr-defined]
         finally:
             self._command = None
 
@@ -262,8 +302,15 @@ class LabSMTP(SessionRecording, SMTP):
         self._command = "RCPT"
         if self.record is not None:
             self.record.rcpt(address_of(arg))
+        envelope = self.envelope
+        accepted = len(envelope.rcpt_tos) if envelope is not None else 0
         try:
             await super().smtp_RCPT(translate.strip_params(arg, translate.DSN_RCPT_PARAMS))
+            if envelope is not None and len(envelope.rcpt_tos) > accepted:
+                params = getattr(envelope, "dsn_rcpt_params", None)
+                if params is None:
+                    params = envelope.dsn_rcpt_params = {}  # type: ignore[attr-defined]
+                params[envelope.rcpt_tos[-1]] = translate.dsn_params(arg, translate.DSN_RCPT_PARAMS)
         finally:
             self._command = None
 
@@ -278,6 +325,15 @@ class LabSMTP(SessionRecording, SMTP):
     async def smtp_DATA(self, arg: str) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
+        envelope = self.envelope
+        if envelope is not None and envelope.rcpt_tos:
+            problem = chunking_policy.data_problem(
+                chunked=getattr(envelope, "lab_chunks", None) is not None,
+                binarymime=getattr(envelope, "lab_binarymime", False),
+            )
+            if problem is not None:
+                await self.push(problem.reply)
+                return
         await super().smtp_DATA(arg)
 
     async def smtp_RSET(self, arg: str) -> None:
@@ -300,6 +356,9 @@ class LabSMTP(SessionRecording, SMTP):
     async def smtp_AUTH(self, arg: str) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
+        if self.session is not None and not self.session.host_name:
+            await self.push(R.SEND_HELLO_FIRST)
+            return
         if not arg:
             await self.push(R.SYNTAX_ERROR)
             return

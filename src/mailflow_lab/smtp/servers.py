@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import ipaddress
 import ssl
 import threading
@@ -13,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from ..policy import dates
 from ..policy import replies as R
 from ..policy.session import SessionLimits
 from .connections import ConnectionTable
@@ -103,7 +103,7 @@ class ServerThread:
         connections = ConnectionTable(limits)
 
         def factory() -> LabSMTP:
-            banner = banner_text(email.utils.format_datetime(clock()))
+            banner = banner_text(dates.header_date(clock()))
             protocol = LabSMTP(
                 handler,
                 fqdn=fqdn,

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiosmtpd.smtp import Envelope, Session
 
-from ..auth.oauth import parse_xoauth2
+from ..auth.oauth import MalformedXOAuth2, parse_xoauth2
 from ..delivery.headers import headers_of
 from ..delivery.transport import Transport
 from ..policy import replies as R
@@ -73,6 +73,8 @@ class SubmissionHandler(EndpointHandler):
                 return R.AUTH_ABORTED
             try:
                 username, token = parse_xoauth2(blob)
+            except MalformedXOAuth2:
+                return R.XOAUTH2_BAD_DATA
             except ValueError:
                 return R.AUTH_BAD_BASE64
             server.note_auth_user(username)

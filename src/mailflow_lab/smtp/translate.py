@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from ..policy import replies as R
@@ -16,10 +17,11 @@ REWRITES: dict[str, R.Reply] = {
     "500 Command line too long": R.LINE_TOO_LONG,
     "552 Error: Too much mail data": R.MESSAGE_TOO_BIG,
     "552 Error: message size exceeds fixed maximum message size": R.MESSAGE_TOO_BIG,
-    "503 Error: need MAIL command": R.BAD_SEQUENCE_MAIL,
-    "503 Error: need RCPT command": R.BAD_SEQUENCE_MAIL,
-    "503 Error: nested MAIL command": R.BAD_SEQUENCE_MAIL,
-    "503 Error: send HELO first": R.BAD_SEQUENCE_MAIL,
+    "503 Error: need MAIL command": R.NEED_MAIL,
+    "503 Error: need RCPT command": R.NEED_RCPT,
+    "503 Error: nested MAIL command": R.SENDER_ALREADY_SPECIFIED,
+    "503 Error: send HELO first": R.SEND_HELLO_FIRST,
+    "503 Error: send EHLO first": R.SEND_HELLO_FIRST,
     "503 Already authenticated": R.AUTH_ALREADY,
     "500 Error: bad syntax": R.unrecognized_command(""),
     "500 Line too long (see RFC5321 4.5.3.1.6)": R.LINE_TOO_LONG,
@@ -39,6 +41,15 @@ DSN_MAIL_PARAMS = ("RET=", "ENVID=")
 DSN_RCPT_PARAMS = ("NOTIFY=", "ORCPT=")
 
 
+# aiosmtpd's reply to a command it has no method for (it names the command upper-cased).
+_UNKNOWN_COMMAND = re.compile(r'^500 Error: command "(.*)" not recognized$', re.DOTALL)
+
+
+def declares_binarymime(arg: str | None) -> bool:
+    """MAIL FROM's BODY=BINARYMIME (RFC 3030 §3): the content may only come by BDAT."""
+    return any(part.upper() == "BODY=BINARYMIME" for part in (arg or "").split(" ")[1:])
+
+
 def reply_line(status: Any, command: str | None = None) -> str:
     """A reply to send: aiosmtpd's wording replaced by Exchange's; one clean line, whatever a client made
     the lab echo. `command` is the command answered ("MAIL" and "RCPT" tell aiosmtpd's address errors apart).
@@ -53,8 +64,8 @@ def reply_line(status: Any, command: str | None = None) -> str:
         text = str(REWRITES[text])
     elif text == MALFORMED_ADDRESS:
         text = str(R.INVALID_SENDER_ADDRESS if command == "MAIL" else R.INVALID_ADDRESS)
-    elif text.startswith("500 Error: command"):
-        text = str(R.unrecognized_command(text))
+    elif (unknown := _UNKNOWN_COMMAND.match(text)) is not None:
+        text = str(R.unrecognized_command(unknown[1]))
     elif text.startswith("501 Syntax:"):
         text = str(R.SYNTAX_ERROR)
     text = text.replace("\r", " ").replace("\n", " ")
@@ -65,6 +76,13 @@ def reply_line(status: Any, command: str | None = None) -> str:
 def wire(reply: R.Reply) -> bytes:
     """A reply as bytes on the wire, for writing outside push() (the idle timeout)."""
     return str(reply).encode("utf-8") + b"\r\n"
+
+
+def dsn_params(arg: str | None, dsn: tuple[str, ...]) -> tuple[str, ...]:
+    """The DSN parameters of a MAIL or RCPT argument, as sent (RFC 3461; the delivery policy parses them)."""
+    if not arg:
+        return ()
+    return tuple(part for part in arg.split(" ")[1:] if part.upper().startswith(dsn))
 
 
 def strip_params(arg: str | None, dsn: tuple[str, ...], binarymime: bool = False) -> str | None:
