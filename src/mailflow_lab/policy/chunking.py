@@ -32,7 +32,7 @@ def parse_bdat(arg: str | None) -> Chunk | None:
 def malformed(arg: str | None) -> Decision:
     """A BDAT whose size cannot be read: its data cannot be told apart from the commands that follow, so the
     lab answers 501 and closes the session (lab choice: reading on would run message data as commands)."""
-    return Decision(R.SYNTAX_ERROR, "chunking.malformed", f"BDAT {arg or ''!r} names no chunk size")
+    return Decision(R.SYNTAX_ERROR, "protocol.syntax", f"BDAT {arg or ''!r} names no chunk size")
 
 
 def sequence_problem(
@@ -44,17 +44,17 @@ def sequence_problem(
         return Decision(R.SEND_HELLO_FIRST, "protocol.hello-first", "BDAT before EHLO")
     if failed or not has_sender:
         # §4.2: after a failed chunk the transaction is over; later BDATs get 503 until a new MAIL.
-        return Decision(R.NEED_MAIL, "chunking.need-mail", "BDAT without a MAIL FROM in this transaction")
+        return Decision(R.NEED_MAIL, "protocol.need-mail", "BDAT without a MAIL FROM in this transaction")
     if recipients == 0:
         why = "BDAT with no accepted recipient (RCPT TO) in this transaction"
-        return Decision(R.NEED_RCPT, "chunking.need-rcpt", why)
+        return Decision(R.NEED_RCPT, "protocol.need-rcpt", why)
     return None
 
 
 def data_problem(*, chunked: bool, binarymime: bool) -> Decision | None:
     """DATA in a transaction that began BDAT, or whose MAIL declared BODY=BINARYMIME (RFC 3030 §3)."""
     if chunked:
-        return Decision(R.BAD_SEQUENCE_MAIL, "chunking.data-after-bdat", "DATA after BDAT in one transaction")
+        return Decision(R.BAD_SEQUENCE_MAIL, "protocol.bad-sequence", "DATA after BDAT in one transaction")
     if binarymime:
         why = "MAIL FROM declared BODY=BINARYMIME, which only BDAT can carry"
         return Decision(R.BINARYMIME_NEEDS_BDAT, "chunking.binarymime-data", why)
@@ -64,5 +64,5 @@ def data_problem(*, chunked: bool, binarymime: bool) -> Decision | None:
 def too_big(total: int, limit: int) -> Decision | None:
     """The chunks so far add up to more than the advertised SIZE (552 5.3.4, as for DATA)."""
     if limit and total > limit:
-        return Decision(R.MESSAGE_TOO_BIG, "chunking.too-big", f"{total} bytes, over the {limit} advertised")
+        return Decision(R.MESSAGE_TOO_BIG, "submission.limit.size", f"{total} bytes, over the {limit} advertised")
     return None

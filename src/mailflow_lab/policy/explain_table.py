@@ -51,6 +51,8 @@ ENTRIES: tuple[Entry, ...] = (
        "The device said QUIT and the server closed the session."),
     _e(250, "2.0.0", r"^Resetting$", "connect", "session.rset", "The device reset the transaction (RSET)."),
     _e(250, "2.0.0", r"^OK$", "connect", "session.noop", "The server answered NOOP: the session is alive."),
+    _e(250, "2.0.0", r"^\d+ bytes received$", "DATA", "chunking.chunk",
+       "The server took one chunk of the message (BDAT); the last chunk gets the final answer."),
     _e(501, "5.5.4", "XCLIENT", "connect", "session.xclient",
        "The lab could not read the simulated client address the device declared (XCLIENT ADDR=).",
        "Give the device a valid IPv4 or IPv6 source address."),
@@ -112,12 +114,16 @@ ENTRIES: tuple[Entry, ...] = (
     _e(550, "5.7.30", "", "AUTH", "submission.auth.basic-retired",
        "Basic authentication for SMTP AUTH has been retired: passwords are no longer accepted.",
        "Switch the device or app to OAuth (XOAUTH2), or send by direct send or a relay connector."),
-    _e(503, "5.5.2", "", "AUTH", "submission.auth.already",
+    _e(503, "5.5.2", "Already authenticated", "AUTH", "submission.auth.already",
        "The device tried to sign in twice in one session.",
        "Update the device firmware or the app's SMTP library."),
     _e(501, "5.7.0", "", "AUTH", "submission.auth.aborted",
        "The device gave up half-way through AUTH LOGIN.",
        "Fill in both the user name and the password in the device."),
+    _e(501, "5.5.124", "", "AUTH", "submission.auth.xoauth2-malformed",
+       "The app's XOAUTH2 sign-in is not in the form user=<address>^Aauth=Bearer <token>^A^A.",
+       "Fix how the app builds the XOAUTH2 string (its SMTP library's OAuth2 option), with the mailbox's "
+       "address as the user."),
     _e(501, "5.5.2", "", "AUTH", "submission.auth.bad-base64",
        "The device sent its user name or password in a form the server cannot decode (not base64).",
        "Update the device firmware or the app's SMTP library."),
@@ -142,6 +148,22 @@ ENTRIES: tuple[Entry, ...] = (
     _e(550, "5.7.750", "", "MAIL FROM", "edge.unregistered-domain",
        "The tenant sends from a domain it has not registered and verified.",
        "Add and verify the sender's domain (New-AcceptedDomain), or send from an accepted domain."),
+    _e(503, "5.5.2", "Sender already specified", "MAIL FROM", "protocol.sender-already-specified",
+       "The device sent a second MAIL FROM in one transaction.",
+       "Update the device firmware or the app's SMTP library (it must send RSET between messages)."),
+    _e(503, "5.5.2", "Need mail command", "MAIL FROM", "protocol.need-mail",
+       "The device sent RCPT TO, DATA or BDAT before a MAIL FROM was accepted.",
+       "Look at the reply to MAIL FROM just before: fix what refused the sender, or update the device."),
+    _e(503, "5.5.2", "Need rcpt command", "RCPT TO", "protocol.need-rcpt",
+       "The device sent DATA (or BDAT) although no recipient was accepted: every RCPT TO was refused "
+       "(a pipelining client sends DATA without waiting).",
+       "Look at the replies to RCPT TO: the first refusal there is the real problem."),
+    _e(503, "5.5.2", "Send hello first", "connect", "protocol.hello-first",
+       "The device sent a command before EHLO or HELO.",
+       "Update the device firmware or the app's SMTP library."),
+    _e(503, "5.5.1", "BINARYMIME", "DATA", "chunking.binarymime-data",
+       "The device declared a BODY=BINARYMIME message and then sent it with DATA; only BDAT can carry it.",
+       "Update the app's SMTP library (it must use BDAT after BODY=BINARYMIME)."),
     _e(503, "5.5.1", "", "MAIL FROM", "protocol.bad-sequence",
        "The device sent its commands out of order (e.g. RCPT TO before MAIL FROM).",
        "Update the device firmware or the app's SMTP library."),
@@ -176,6 +198,11 @@ ENTRIES: tuple[Entry, ...] = (
        "The connector that recognised this device requires TLS, and the device did not use STARTTLS.",
        "Turn on STARTTLS (TLS 1.2) in the device, or Set-InboundConnector -Identity <connector> "
        "-RequireTls $false"),
+    _e(550, "5.4.1", "", "RCPT TO", "mx.directory-based-edge-blocking",
+       "No mailbox has this address in the tenant's Authoritative domain, and Directory-Based Edge Blocking "
+       "refuses it at the door (no message is taken, no trace entry).",
+       "Correct the recipient address in the device (a typo?), or create the mailbox or an alias for it "
+       "(Get-Recipient lists every address)."),
     _e(550, "5.1.10", "", "RCPT TO", "mx.recipient-not-found",
        "The recipient's domain belongs to the tenant, but no mailbox has this address.",
        "Correct the recipient address in the device, or create the mailbox (Get-Mailbox lists them)."),
@@ -195,6 +222,11 @@ ENTRIES: tuple[Entry, ...] = (
        "The signed-in mailbox may not send as the sender address the device uses (no SendAs permission).",
        "Add-RecipientPermission -Identity <sender> -Trustee <mailbox> -AccessRights SendAs, or set the "
        "device's sender to the signed-in mailbox."),
+    _e(554, "5.2.0", "MaxSubmissionExceeded", "DATA", "submission.limit.max-send-size",
+       "The message is larger than the mailbox may send (MaxSendSize, 35 MB by default): the server took it "
+       "over SMTP, then the mailbox store refused it.",
+       "Lower the scan resolution or split the attachment, or raise the limit: "
+       "Set-Mailbox -Identity <mailbox> -MaxSendSize 150MB"),
     _e(554, "5.2.0", "", "DATA", "submission.limit.recipients-per-day",
        "The mailbox reached 10,000 recipients in 24 hours (the SMTP AUTH submission quota).",
        "Wait a day for the quota to free up; for bulk mail use a relay connector or High Volume Email."),
@@ -271,6 +303,11 @@ ENTRIES: tuple[Entry, ...] = (
        "The device sent a command this server does not implement (such as EXPN).",
        "Nothing to change for sending mail; the command is not needed."),
     # -- protocol errors -----------------------------------------------------------------------------
+    _e(501, "5.5.4", "Invalid domain name", "connect", "protocol.invalid-helo",
+       "The device introduced itself (EHLO/HELO) with a name that is no domain: a trailing dot, an "
+       "underscore, a space, or no name at all.",
+       "Set the device's host name to letters, digits and hyphens (Python: smtplib.SMTP(local_hostname=...) "
+       "instead of socket.getfqdn() when it ends with a dot)."),
     _e(501, "5.5.4", "", "connect", "protocol.syntax",
        "The device sent a command with arguments the server cannot read.",
        "Update the device firmware or the app's SMTP library."),

@@ -135,7 +135,7 @@ def rcpt_to(tenant: Tenant, facts: InboundFacts) -> RcptDecision:
     if connector is not None and tenant.is_accepted(sender_domain):
         # RequireTls applies only to Partner connectors (EOP sheet; New-InboundConnector): not checked here.
         if internal and tenant.find_mailbox(facts.rcpt) is None:
-            return RcptDecision(_not_found(facts.rcpt))
+            return RcptDecision(_not_found(tenant, facts.rcpt))
         why = f"connector {connector.name!r} recognised this device; relaying to any recipient is allowed"
         return RcptDecision(Decision(R.RECIPIENT_OK, "connector.relay", why), "connector", connector.name)
 
@@ -173,7 +173,7 @@ def rcpt_to(tenant: Tenant, facts: InboundFacts) -> RcptDecision:
         return RcptDecision(Decision(R.DIRECT_SEND_REJECTED, "mx.reject-direct-send", why))
 
     if tenant.find_mailbox(facts.rcpt) is None:
-        return RcptDecision(_not_found(facts.rcpt))
+        return RcptDecision(_not_found(tenant, facts.rcpt))
 
     route: Route = "direct-send" if tenant.is_accepted(sender_domain) else "inbound"
     why = (
@@ -184,6 +184,20 @@ def rcpt_to(tenant: Tenant, facts: InboundFacts) -> RcptDecision:
     return RcptDecision(Decision(R.RECIPIENT_OK, f"mx.{route}", why), route)
 
 
-def _not_found(address: str) -> Decision:
+def _not_found(tenant: Tenant, address: str) -> Decision:
+    """An address in an accepted domain that no mailbox has, at RCPT on the MX.
+
+    Directory-Based Edge Blocking (on by default for Authoritative domains; OfficeDocs-Exchange
+    use-directory-based-edge-blocking.md) refuses it with 550 5.4.1 before any message is taken. Lab choice
+    for an InternalRelay or ExternalRelay domain (DBEB is off for them; Microsoft 365 would pass the
+    message on through an outbound connector the lab does not model): refused with 5.1.10.
+    """
+    domain = domain_of(address)
+    if any(d.name == domain and d.domain_type == "Authoritative" for d in tenant.accepted_domains):
+        why = (
+            f"{address} is in {domain}, an Authoritative accepted domain, and no mailbox has this address: "
+            "Directory-Based Edge Blocking refuses it at RCPT"
+        )
+        return Decision(R.DBEB_REJECTED, "mx.directory-based-edge-blocking", why)
     why = f"{address} is in an accepted domain but no mailbox has this address"
     return Decision(R.RECIPIENT_NOT_FOUND, "mx.recipient-not-found", why)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from .reply import Reply, with_diagnostics, without_diagnostics
+
+__all__ = ["Reply", "with_diagnostics", "without_diagnostics"]  # the type and its wire form: policy/reply.py
 
 # Made-up but well-formed Exchange Online server names (the sheets show <HOST> placeholders).
 SUBMISSION_HOST = "LO2P265CA0123"
@@ -14,62 +17,6 @@ MX_FQDN = f"{MX_HOST}.mail.protection.outlook.com"
 MX_DIAG = f"{MX_HOST}.eurprd04.prod.outlook.com"
 EOP_DIAG = "AMS0EPF000001A0.eop-EUR02.prod.protection.outlook.com"
 FABRIKAM_FQDN = "mail.fabrikam.com"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One SMTP reply: code, enhanced status code (RFC 3463) and text."""
-
-    code: int
-    enhanced: str | None
-    text: str
-
-    def __str__(self) -> str:
-        return " ".join(part for part in (str(self.code), self.enhanced, self.text) if part)
-
-    @classmethod
-    def from_text(cls, text: str) -> Reply:
-        """A reply as it goes over the wire, one line or several ("250-..." then "250 ..."); CRLFs optional.
-
-        The lines' texts are joined with a space. ValueError when the text is no SMTP reply.
-        """
-        lines = [line for line in text.replace("\r", "").split("\n") if line]
-        match = _LINE.match(lines[0]) if lines else None
-        if match is None or any(not line.startswith(match[1]) for line in lines):
-            raise ValueError(f"not an SMTP reply: {text[:80]!r}")
-        return cls._of(int(match[1]), " ".join(line[4:] for line in lines))
-
-    @classmethod
-    def from_smtplib(cls, code: int, message: bytes | str) -> Reply:
-        """A reply as smtplib hands it over: the code, and the text of its lines joined by line feeds."""
-        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-        return cls._of(code, " ".join(text.splitlines()))
-
-    @classmethod
-    def _of(cls, code: int, text: str) -> Reply:
-        enhanced = _ENHANCED.match(text)
-        if enhanced is None:
-            return cls(code, None, text.strip())
-        return cls(code, enhanced[1], (enhanced[2] or "").strip())
-
-    def without_diagnostics(self) -> Reply:
-        """The reply with its diagnostic suffix `[<host> <time> <session id>]` taken off, as the catalogue
-        writes it (the suffix is added as a reply goes out: with_diagnostics)."""
-        return Reply(self.code, self.enhanced, without_diagnostics(self.text))
-
-    @property
-    def accepted(self) -> bool:
-        return self.code < 400
-
-    @property
-    def permanent(self) -> bool:
-        return self.code >= 500
-
-
-# RFC 5321 §4.2: three digits, then a space or (on all lines but the last) a hyphen, then the text.
-_LINE = re.compile(r"^([2-5][0-9][0-9])(?:[ -]|$)")
-# RFC 3463 §2: class 2, 4 or 5, a subject and a detail of up to three digits each, first in the text.
-_ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?: (.*))?$", re.DOTALL)
 
 
 def _r(code: int, enhanced: str | None, text: str) -> Reply:
@@ -85,27 +32,6 @@ def diagnostic_host(fqdn: str) -> str | None:
     """The host a Microsoft endpoint names in its replies' suffix; None for a server that is no Microsoft
     one (Fabrikam's Postfix, a third-party filter), whose replies carry no suffix."""
     return _DIAGNOSTIC_HOSTS.get(fqdn)
-
-
-def with_diagnostics(line: str, host: str, when: str, session_id: str) -> str:
-    """An error reply (4xx, 5xx) as Exchange Online sends it: ending `[<host> <when> <session id>]`.
-
-    The catalogue's texts carry no suffix: it is added as a reply goes out. Lab choice: a reply ending in
-    `[Hostname=...]` (SendAs, concurrent connections: the older form, still seen) is sent as is.
-    """
-    if line[:1] not in ("4", "5"):
-        return line
-    if line.endswith("]") and "[Hostname=" in line:
-        return line
-    return f"{line} [{host} {when} {session_id}]"
-
-
-_SUFFIX = re.compile(r" \[[A-Za-z0-9.-]+ \d{4}-\d\d-\d\dT[\d:.]+Z [0-9A-F]{16}\]$")
-
-
-def without_diagnostics(text: str) -> str:
-    """A reply's text with its diagnostic suffix taken off (to compare it with the catalogue)."""
-    return _SUFFIX.sub("", text)
 
 
 def banner_with_session(banner: str, session_id: str) -> str:
@@ -335,6 +261,16 @@ def unrecognized_command(command: str) -> Reply:
     """500 5.3.3 Unrecognized command '<the command as sent>' (simonrob/email-oauth2-proxy#251, #234)."""
     shown = command if command and command.isprintable() and command.isascii() else UNPRINTABLE_COMMAND
     return _r(500, "5.3.3", f"Unrecognized command '{shown}'")
+
+
+# What logs and the session record keep of that echo: a client may type anything, its password too.
+_ECHO = re.compile(r"^(500 5\.3\.3 Unrecognized command ').*'( \[[^\]]*\])?$", re.DOTALL)
+ECHO_NOT_LOGGED = "(not logged)"
+
+
+def without_echo(line: str) -> str:
+    """A reply line as logs keep it: an unknown command's echo replaced (the wire still carries it)."""
+    return _ECHO.sub(lambda m: f"{m[1]}{ECHO_NOT_LOGGED}'{m[2] or ''}", line)
 
 
 # -- CHUNKING (RFC 3030) ------------------------------------------------------------------------------

@@ -192,7 +192,7 @@ def helo_problem(name: str, *, fqdn: str, extended: bool) -> Decision | None:
     if not name:
         if not extended and fqdn == R.MX_FQDN:
             return None
-        return Decision(R.INVALID_DOMAIN_NAME, "protocol.helo-missing", "EHLO/HELO named no host")
+        return Decision(R.INVALID_DOMAIN_NAME, "protocol.invalid-helo", "EHLO/HELO named no host")
     if name.startswith("["):
         if _address_literal(name):
             return None

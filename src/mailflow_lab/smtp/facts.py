@@ -91,3 +91,17 @@ def reverse_path(envelope: Envelope) -> str:
     """The envelope sender, "" for the null reverse-path MAIL FROM:<> (bounces; RFC 5321 §4.5.5)."""
     mail_from = envelope.mail_from or ""
     return "" if mail_from == "<>" else mail_from
+
+
+def certificate_names(ssl_object: Any) -> list[str]:
+    """The names a client certificate carries: its subject CN, then its DNS subject alternative names."""
+    cert = ssl_object.getpeercert() or {}
+    names: list[str] = []
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                names.append(value.lower())
+    for kind, value in cert.get("subjectAltName", ()):
+        if kind == "DNS" and value.lower() not in names:
+            names.append(value.lower())
+    return names

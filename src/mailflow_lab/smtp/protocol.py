@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
-import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,15 +20,16 @@ from ..policy.session import SessionLimits
 from . import compat, translate
 from .chunking import Chunking
 from .connections import ConnectionTable
-from .facts import ConnectionFacts, EndpointHandler, reverse_path
+from .facts import ConnectionFacts, EndpointHandler, certificate_names, reverse_path
 from .recording import SessionRecording
+from .xclient import XclientCommand
 
 
 class _ChallengeLineTooLong(Exception):
     """The answer to an AUTH challenge was longer than any line the lab reads."""
 
 
-class LabSMTP(SessionRecording, Chunking, SMTP):
+class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
     """One SMTP connection to a lab endpoint."""
 
     # RFC 4954 §4: an AUTH command line (an XOAUTH2 token) may be up to 12,288 octets.
@@ -95,7 +95,7 @@ class LabSMTP(SessionRecording, Chunking, SMTP):
             self.facts.tls_version = ssl_object.version()
             cipher = ssl_object.cipher()
             self.facts.tls_cipher = cipher[0] if cipher else None
-            self.facts.cert_names = tuple(_certificate_names(ssl_object))
+            self.facts.cert_names = tuple(certificate_names(ssl_object))
         self._refusal = self.event_handler.after_tls(self)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -167,7 +167,7 @@ class LabSMTP(SessionRecording, Chunking, SMTP):
             return
         line = self._line(status)
         if self.record is not None:
-            self.record.reply(self._verb, line)
+            self.record.reply(self._verb, R.without_echo(line))
         try:
             await super().push(line)
         except ConnectionError:
@@ -180,8 +180,7 @@ class LabSMTP(SessionRecording, Chunking, SMTP):
                 await self.refuse_and_close(refusal.reply)
 
     def _line(self, status: Any) -> str:
-        """A reply as this endpoint sends it: Exchange's wording, and on a Microsoft endpoint an error's
-        diagnostic suffix `[<host> <UTC time> <session id>]`."""
+        """A reply in Exchange's words; on a Microsoft endpoint an error ends `[<host> <time> <id>]`."""
         line = translate.reply_line(status, self._command)
         if self._diagnostic_host is None:
             return line
@@ -206,12 +205,6 @@ class LabSMTP(SessionRecording, Chunking, SMTP):
         if self.event_handler.runtime.advertise_xclient and self._loopback_peer():
             lines = [*lines, "XCLIENT ADDR NAME HELO"]
         return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
-
-    def _loopback_peer(self) -> bool:
-        try:
-            return ipaddress.ip_address(self.facts.peer_ip).is_loopback
-        except ValueError:
-            return False
 
     async def refuse_and_close(self, reply: R.Reply) -> None:
         """A closing reply (421, or a refusal after TLS): nothing is written after it."""
@@ -397,57 +390,11 @@ class LabSMTP(SessionRecording, Chunking, SMTP):
             return None
         return answer.decode("ascii", "replace")
 
-    async def smtp_XCLIENT(self, arg: str) -> None:
-        """Postfix XCLIENT ADDR=: a lab client declares the address it appears from (loopback peers only).
-
-        Never advertised in EHLO, so the EHLO reply stays identical to Microsoft 365's (DESIGN.md).
-        """
-        if not self._loopback_peer():
-            await self.push(R.XCLIENT_DENIED)
-            return
-        attributes = dict(part.partition("=")[::2] for part in (arg or "").split())
-        address = attributes.get("ADDR", "")
-        try:
-            declared = ipaddress.ip_address(address.removeprefix("IPV6:"))
-            if isinstance(declared, ipaddress.IPv6Address) and declared.scope_id:
-                raise ValueError(address)  # a zone (fe80::1%eth0) is no address Microsoft 365 could see
-            client_ip = str(declared)
-        except ValueError:
-            await self.push(R.xclient_bad_address(address))
-            return
-        if self._counted_as is not None:
-            refusal = self._connections.move(self._counted_as, client_ip)
-            if refusal is not None:
-                await self.refuse_and_close(refusal.reply)
-                return
-            self._counted_as = client_ip
-        self.facts.client_ip = client_ip
-        self.facts.xclient = True
-        if attributes.get("HELO"):
-            self.facts.helo = attributes["HELO"]
-        # Postfix answers XCLIENT with a fresh greeting; the client says EHLO again.
-        self._set_rset_state()
-        self.session.host_name = None  # type: ignore[union-attr]
-        await self.push(R.xclient_greeting(self.hostname, self.__ident__))
-
     def _create_session(self) -> Session:
         return Session(self.loop)
 
     def _create_envelope(self) -> Envelope:
         return Envelope()
-
-
-def _certificate_names(ssl_object: Any) -> list[str]:
-    cert = ssl_object.getpeercert() or {}
-    names: list[str] = []
-    for rdn in cert.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                names.append(value.lower())
-    for kind, value in cert.get("subjectAltName", ()):
-        if kind == "DNS" and value.lower() not in names:
-            names.append(value.lower())
-    return names
 
 
 __all__ = ["AuthResult", "ConnectionFacts", "EndpointHandler", "LabSMTP", "reverse_path"]

@@ -113,6 +113,11 @@ class _WithoutClientLines(logging.Filter):
     )
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "%r << %r" and isinstance(record.args, tuple) and len(record.args) == 2:
+            # A reply may echo an unknown command (Exchange does): the log keeps it without the echo.
+            peer, reply = record.args
+            text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+            record.args = (peer, R.without_echo(text))
         return record.msg not in self.CLIENT_LINES
 
 
