@@ -51,8 +51,11 @@ def sequence_problem(
     return None
 
 
-def data_problem(*, chunked: bool, binarymime: bool) -> Decision | None:
-    """DATA in a transaction that began BDAT, or whose MAIL declared BODY=BINARYMIME (RFC 3030 §3)."""
+def data_problem(*, has_sender: bool, chunked: bool, binarymime: bool) -> Decision | None:
+    """DATA after EHLO: before MAIL FROM (Exchange asks for MAIL first, where aiosmtpd asks for RCPT), in a
+    transaction that began with BDAT, or whose MAIL declared BODY=BINARYMIME (RFC 3030 §3)."""
+    if not has_sender:
+        return Decision(R.NEED_MAIL, "protocol.need-mail", "DATA without a MAIL FROM in this transaction")
     if chunked:
         return Decision(R.BAD_SEQUENCE_MAIL, "protocol.bad-sequence", "DATA after BDAT in one transaction")
     if binarymime:
@@ -64,5 +67,7 @@ def data_problem(*, chunked: bool, binarymime: bool) -> Decision | None:
 def too_big(total: int, limit: int) -> Decision | None:
     """The chunks so far add up to more than the advertised SIZE (552 5.3.4, as for DATA)."""
     if limit and total > limit:
-        return Decision(R.MESSAGE_TOO_BIG, "submission.limit.size", f"{total} bytes, over the {limit} advertised")
+        return Decision(
+            R.MESSAGE_TOO_BIG, "submission.limit.size", f"{total} bytes, over the {limit} advertised"
+        )
     return None

@@ -82,6 +82,8 @@ class SessionRecord:
     transactions: list[Transaction] = field(default_factory=list)
     closing_reply: Reply | None = None  # a 421 that ended the session (refused at connect, TLS 1.0...)
     commands: int = 0
+    # The 16-hex id Exchange Online shows at the end of the banner and of each error reply of the session.
+    session_id: str = ""
 
     # -- filled in by the SMTP glue as the session goes -------------------------------------------
     def mail(self, address: str) -> None:
@@ -108,7 +110,7 @@ class SessionRecord:
             self.transactions[-1].mail_reply = seen
         elif verb == "RCPT" and self.transactions and self.transactions[-1].recipients:
             self.transactions[-1].recipients[-1].reply = seen
-        elif verb == "DATA" and self.transactions and seen.code != 354:
+        elif verb in ("DATA", "BDAT") and self.transactions and seen.code != 354:
             self.transactions[-1].data_reply = seen
 
     # -- to and from JSON ----------------------------------------------------------------------------
@@ -145,6 +147,7 @@ class SessionRecord:
             transactions=[_transaction(item) for item in record.items("transactions")],
             closing_reply=_reply(record.get("closing_reply"), "closing_reply"),
             commands=record.count("commands"),
+            session_id=record.text("session_id", ""),
         )
 
 

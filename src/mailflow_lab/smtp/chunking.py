@@ -25,6 +25,7 @@ class Chunking:
     data_size_limit: int | None
     _reader: Any
     _handle_hooks: Any
+    _verb: str | None
 
     async def smtp_BDAT(self, arg: str) -> None:
         if self._gate():  # type: ignore[attr-defined]
@@ -59,6 +60,7 @@ class Chunking:
             so_far = envelope.lab_chunks = bytearray()
         so_far += data
         if not chunk.last:
+            self._verb = None  # a chunk's 250 is no answer to the message: the session record skips it
             await self.push(R.chunk_received(chunk.size))  # type: ignore[attr-defined]
             return
         content = bytes(so_far)

@@ -318,16 +318,16 @@ class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
     async def smtp_DATA(self, arg: str) -> None:
         if self._gate():
             return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
-        envelope = self.envelope
-        if envelope is not None and envelope.rcpt_tos:
+        envelope, session = self.envelope, self.session
+        if envelope is not None and session is not None and session.host_name:
             problem = chunking_policy.data_problem(
+                has_sender=bool(envelope.mail_from),
                 chunked=getattr(envelope, "lab_chunks", None) is not None,
                 binarymime=getattr(envelope, "lab_binarymime", False),
             )
             if problem is not None:
-                await self.push(problem.reply)
-                return
-        await super().smtp_DATA(arg)
+                return await self.push(problem.reply)
+        await super().smtp_DATA(arg)  # its own replies: before EHLO, without a recipient, the data
 
     async def smtp_RSET(self, arg: str) -> None:
         if self._gate():

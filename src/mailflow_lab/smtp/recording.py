@@ -41,6 +41,7 @@ class SessionRecording:
             started=runtime.clock.now().isoformat(timespec="seconds"),
             listen=f"{sockname[0]}:{sockname[1]}",
             peer_ip=self.facts.peer_ip,
+            session_id=getattr(self, "session_id", ""),
         )
 
     def _close_record(self) -> None:
