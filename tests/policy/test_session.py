@@ -121,3 +121,33 @@ def test_bare_line_feeds(content: bytes, bare: bool) -> None:
             "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds, which cannot be "
             "sent via DATA and receiving system does not support BDAT"
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "fqdn", "extended", "refused"),
+    [
+        ("printer.contoso.local", R.SUBMISSION_FQDN, True, False),
+        ("printer01", R.SUBMISSION_FQDN, True, False),  # one label: taken (lab choice)
+        ("[192.0.2.1]", R.MX_FQDN, True, False),
+        ("[IPv6:2001:db8::1]", R.MX_FQDN, True, False),
+        ("xn--bcher-kva.example", R.MX_FQDN, True, False),
+        ("printer.contoso.local.", R.SUBMISSION_FQDN, True, True),  # socket.getfqdn()'s trailing dot
+        ("scan_01.contoso.local", R.SUBMISSION_FQDN, True, True),
+        ("two words", R.MX_FQDN, True, True),
+        ("-bad.example", R.MX_FQDN, True, True),
+        ("[192.0.2.999]", R.MX_FQDN, True, True),
+        ("[not an address]", R.MX_FQDN, True, True),
+        ("a" * 64 + ".example", R.MX_FQDN, True, True),  # a label over 63 octets
+        ("", R.SUBMISSION_FQDN, True, True),
+        ("", R.SUBMISSION_FQDN, False, True),
+        ("", R.MX_FQDN, True, True),  # a bare EHLO, even on the MX
+        ("", R.MX_FQDN, False, False),  # a bare HELO on the MX (CyberNinjas/pam_aad#34)
+        ("relay.example.", R.FABRIKAM_FQDN, True, False),  # Postfix takes any name
+        ("", R.FABRIKAM_FQDN, True, False),  # ... and answers a bare EHLO with its own syntax error
+    ],
+)
+def test_helo_names(name: str, fqdn: str, extended: bool, refused: bool) -> None:
+    found = P.helo_problem(name, fqdn=fqdn, extended=extended)
+    assert (found is not None) == refused
+    if found is not None:
+        assert found.reply == R.INVALID_DOMAIN_NAME and found.rule == "protocol.invalid-helo"
