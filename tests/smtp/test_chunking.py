@@ -161,3 +161,18 @@ def test_submission_over_max_send_size_is_refused_by_the_store(tmp_path: object)
             assert R.without_diagnostics(reply) == str(R.MAX_SUBMISSION_EXCEEDED)
         assert stored(lab, "big") == []
         assert lab.runtime.errors == []
+
+
+def test_a_device_that_chunks_like_mailkit(lab: Lab) -> None:
+    """Device(chunking=True) sends one BDAT LAST when CHUNKING is offered; the MX treats it as DATA."""
+    from mailflow_lab import Device
+
+    app = Device(
+        "Invoice app", server=MX, port=25, tls="starttls", sender="printer@contoso.com", chunking=True
+    )
+    result = app.send(lab, to="alex@contoso.com", subject="chunked invoice")
+    assert result.accepted and result.reply is not None and result.reply.enhanced == "2.6.0"
+    sent = [line.text for line in result.transcript.lines]
+    assert any(text.startswith("BDAT ") and text.endswith(" LAST") for text in sent)
+    assert not any(text == "DATA" for text in sent)
+    assert result.outcome["alex@contoso.com"].where in ("Inbox", "Junk Email")

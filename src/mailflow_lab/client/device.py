@@ -126,6 +126,13 @@ class _RecordingSMTP(smtplib.SMTP):
                 self.transcript.client(line)
         super().send(s)
 
+    def bdat(self, content: bytes) -> tuple[int, bytes]:
+        """The message as one `BDAT <size> LAST` chunk (RFC 3030): its bytes as they are, no dot-stuffing."""
+        self.transcript.client(f"BDAT {len(content)} LAST")
+        self.transcript.client(f"<message, {len(content)} bytes, as one chunk>")
+        smtplib.SMTP.send(self, f"BDAT {len(content)} LAST\r\n".encode() + content)
+        return self.getreply()
+
     def getreply(self) -> tuple[int, bytes]:
         code, message = super().getreply()
         if not self.hidden:
@@ -322,7 +329,10 @@ class Device(model.Device):
         if not any(r.accepted for r in rcpt_replies.values()):
             raise _Refused(next(iter(rcpt_replies.values())))
         result.step = "DATA"
-        code, message = smtp.data(raw)
+        if self.chunking and smtp.has_extn("chunking"):
+            code, message = smtp.bdat(raw)  # MailKit's way: BDAT when CHUNKING is offered
+        else:
+            code, message = smtp.data(raw)
         final = Reply.from_smtplib(code, message)
         result.reply = final
         result.accepted = final.accepted

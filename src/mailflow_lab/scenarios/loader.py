@@ -210,6 +210,8 @@ def _device(t: Table, *, partial: bool = False) -> dict[str, Any]:
         fields["source_ip"] = t.parsed("source_ip", parse_ip, "an IPv4 or IPv6 address")
     if t.has("oauth_expired"):
         fields["oauth_expired"] = t.bool("oauth_expired")
+    if t.has("chunking"):
+        fields["chunking"] = t.bool("chunking")
     t.done()
     return fields
 

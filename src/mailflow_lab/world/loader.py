@@ -363,6 +363,7 @@ def _device(t: Table) -> Device:
         helo=t.str("helo", None),
         tls_min_version=t.choice("tls_min_version", _TLS_VERSIONS, "TLSv1.2"),
         tls_max_version=t.choice("tls_max_version", _TLS_VERSIONS, None),
+        chunking=t.bool("chunking", False),
     )
     if not 0 < device.port < 65536:
         raise t.error("port", f"expected a port from 1 to 65535, got {device.port}")

@@ -275,6 +275,9 @@ class Device:
     tls_max_version: str | None = None
     oauth_token: str | None = field(default=None, repr=False)
     client_cert: str | None = None
+    # Sends the message with BDAT (RFC 3030) when the server offers CHUNKING, as MailKit (.NET) and Exchange
+    # servers do (jstedfast/MailKit#904); otherwise with DATA, as most printers and smtplib do.
+    chunking: bool = False
 
 
 @dataclass
