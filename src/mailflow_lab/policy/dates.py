@@ -13,8 +13,7 @@ def header_date(when: datetime) -> str:
     (real banners and Received headers; shared/reference/exchange-smtp-protocol.md)."""
     offset = when.strftime("%z") or "+0000"
     return (
-        f"{_DAYS[when.weekday()]}, {when.day} {_MONTHS[when.month - 1]} {when.year} "
-        f"{when:%H:%M:%S} {offset}"
+        f"{_DAYS[when.weekday()]}, {when.day} {_MONTHS[when.month - 1]} {when.year} {when:%H:%M:%S} {offset}"
     )
 
 
