@@ -5,13 +5,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import mailflow_cmdlets, sharing_cmdlets, tenant_cmdlets
+from . import mailbox_cmdlets, mailflow_cmdlets, sharing_cmdlets, tenant_cmdlets
 from .binder import WHAT_IF, Cmdlet, CmdletError, Context, bind, check_mandatory
 from .objects import PowerShellResult, PSObject, default_view, format_list, format_table
 from .syntax import Command, PowerShellSyntaxError, Value, parse
 
 REGISTRY: dict[str, Cmdlet] = {
-    c.name.lower(): c for c in [*tenant_cmdlets.CMDLETS, *mailflow_cmdlets.CMDLETS, *sharing_cmdlets.CMDLETS]
+    c.name.lower(): c
+    for c in [
+        *tenant_cmdlets.CMDLETS,
+        *mailbox_cmdlets.CMDLETS,
+        *mailflow_cmdlets.CMDLETS,
+        *sharing_cmdlets.CMDLETS,
+    ]
 }
 FORMATTERS = {
     "format-list": "list",
