@@ -170,6 +170,7 @@ def explain(reply: Reply | None, *, error: str | None = None) -> Explanation:
     """Explain a reply from the catalogue (or any reply, by its code class); without one, the `error`."""
     if reply is None:
         return _from_error(error)
+    reply = reply.without_diagnostics()  # the catalogue's text, without the `[host time id]` it went out with
     found = _lookup(reply)
     if found is None:
         return _generic(reply)
