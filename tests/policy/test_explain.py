@@ -393,3 +393,12 @@ def test_refusals_carry_the_policy_rule_name() -> None:
         assert explain(reply).rule in policy_rules, name
         checked += 1
     assert checked >= 15
+
+
+@pytest.mark.parametrize("name", ["AUTH_BAD_CREDENTIALS", "DBEB_REJECTED", "NEED_RCPT", "RELAY_DENIED"])
+def test_a_reply_with_its_diagnostic_suffix_is_explained_as_without(name: str) -> None:
+    bare = catalogue()[name]
+    sent = R.Reply.from_text(
+        R.with_diagnostics(str(bare), R.EOP_DIAG, "2026-01-01T08:26:31.592Z", "08DB72B25E50380B")
+    )
+    assert sent != bare and explain(sent) == explain(bare)
