@@ -92,7 +92,8 @@ def relayed(connector: InboundConnector) -> tuple:
 
 
 RELAY_DENIED = (550, "5.7.64", "mx.relay-denied", None, None, ("TenantAttribution", "Relay Access Denied"))
-NOT_FOUND = (550, "5.1.10", "mx.recipient-not-found", None, None, ("RecipientNotFound",))
+# Directory-Based Edge Blocking: contoso.com is Authoritative, so an unknown address is refused at RCPT.
+NOT_FOUND = (550, "5.4.1", "mx.directory-based-edge-blocking", None, None, ("Access denied", "AS(201806281)"))
 REJECT_DIRECT_SEND = (
     550,
     "5.7.68",
@@ -464,3 +465,13 @@ def test_connector_mail(
     world.tenant.inbound_connectors.extend(connectors)
     kind = I.connector_mail(world.tenant, name, recipients)
     assert (kind.internal_only, kind.treat_as_internal) == expected
+
+
+def test_an_unknown_address_in_an_internal_relay_domain_is_not_edge_blocked(make_tenant: Any) -> None:
+    """DBEB is for Authoritative domains only; the lab refuses the rest with 5.1.10 (its choice)."""
+    tenant = make_tenant({})
+    for domain in tenant.accepted_domains:
+        domain.domain_type = "InternalRelay"
+    outcome = I.rcpt_to(tenant, facts(rcpt="nobody@contoso.com"))
+    reply = outcome.decision.reply
+    assert (reply.code, reply.enhanced, outcome.decision.rule) == (550, "5.1.10", "mx.recipient-not-found")
