@@ -476,16 +476,19 @@ SENDER_OK = (250, "2.1.0", "submission.mail.ok", ("Sender OK",))
             SCANNER,
             None,
             LIMIT_35_MB + 1,
-            (552, "5.3.4", "submission.limit.size", ("Message size exceeds fixed maximum message size",)),
-            id="size-over-35mb",
+            SENDER_OK,  # over MaxSendSize but under the advertised SIZE: taken, refused after DATA
+            id="size-over-35mb-taken-at-mail",
+        ),
+        pytest.param(
+            True, SCANNER, None, R.MAX_MESSAGE_SIZE_ADVERTISED, SENDER_OK, id="size-advertised-150mb"
         ),
         pytest.param(
             True,
             SCANNER,
             None,
-            R.MAX_MESSAGE_SIZE_ADVERTISED,
-            (552, "5.3.4", "submission.limit.size", ("Message size exceeds",)),
-            id="size-advertised-150mb-still-over-send-limit",
+            R.MAX_MESSAGE_SIZE_ADVERTISED + 1,
+            (552, "5.3.4", "submission.limit.size", ("Message size exceeds fixed maximum message size",)),
+            id="size-over-the-advertised-size",
         ),
     ],
 )
@@ -558,7 +561,8 @@ def test_can_send_as(make_tenant: Any, trustees: list[str], login: str, address:
 
 QUEUED = (250, "2.0.0", "submission.data.ok", ("OK", "[Hostname="))
 QUOTA = (554, "5.2.0", "submission.limit.recipients-per-day", ("SubmissionQuotaExceededException",))
-TOO_BIG = (552, "5.3.4", "submission.limit.size", ("Message size exceeds fixed maximum message size",))
+# Over MaxSendSize: the store refuses it after DATA (the protocol sheet).
+TOO_BIG = (554, "5.2.0", "submission.limit.max-send-size", ("MapiExceptionMaxSubmissionExceeded",))
 
 
 def send_as_denied(login: str, sender: str) -> tuple:

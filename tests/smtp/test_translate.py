@@ -22,7 +22,13 @@ from mailflow_lab.smtp import translate
         ),
         ("553 5.1.3 Error: malformed address", "MAIL", "501 5.1.7 Invalid address"),
         ("553 5.1.3 Error: malformed address", "RCPT", "501 5.1.3 Invalid address"),
-        ('500 Error: command "FOO" not recognized', None, "500 5.3.3 Unrecognized command"),
+        ('500 Error: command "FOO" not recognized', None, "500 5.3.3 Unrecognized command 'FOO'"),
+        ('500 Error: command "\x01" not recognized', None, "500 5.3.3 Unrecognized command 'unknown'"),
+        ("500 Error: bad syntax", None, "500 5.3.3 Unrecognized command 'unknown'"),
+        ("503 Error: need MAIL command", "RCPT", "503 5.5.2 Need mail command"),
+        ("503 Error: need RCPT command", None, "503 5.5.2 Need rcpt command"),
+        ("503 Error: nested MAIL command", "MAIL", "503 5.5.2 Sender already specified"),
+        ("503 Error: send HELO first", "MAIL", "503 5.5.2 Send hello first"),
         ("501 Syntax: HELO hostname", None, "501 5.5.4 Invalid arguments"),
         (b"250 OK", None, "250 2.0.0 OK"),  # aiosmtpd's NOOP, as bytes
         ("250 echo\r\n550 injected", None, "250 echo  550 injected"),  # one line, whatever was echoed
