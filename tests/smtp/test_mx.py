@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import smtplib
 
 import pytest
 
 from mailflow_lab import Device, Lab
+from mailflow_lab.policy import replies as R
 from mailflow_lab.world.model import InboundConnector
 
 MX = "contoso-com.mail.protection.outlook.com"
@@ -89,14 +91,18 @@ def test_direct_send_cannot_reach_outside(lab: Lab) -> None:
 
 
 def test_unknown_internal_recipient(lab: Lab) -> None:
+    """Directory-Based Edge Blocking: refused at RCPT, with the suffix naming EOP, nothing stored."""
     result = printer().send(lab, to="nobody@contoso.com", subject="Lost")
-    assert result.reply is not None and (result.reply.code, result.reply.enhanced) == (550, "5.1.10")
+    assert result.step == "RCPT" and result.reply is not None
+    assert str(result.reply.without_diagnostics()) == str(R.DBEB_REJECTED)
+    assert re.search(rf" \[{re.escape(R.EOP_DIAG)} \S+Z [0-9A-F]{{16}}\]$", result.reply.text)
+    assert subjects(lab) == [] and lab.message_trace() == []
 
 
 def test_reject_direct_send_closes_the_door(lab: Lab) -> None:
     lab.world.tenant.settings.reject_direct_send = True
     result = printer().send(lab, to="alex@contoso.com", subject="Blocked")
-    assert result.reply is not None and str(result.reply) == (
+    assert result.reply is not None and str(result.reply.without_diagnostics()) == (
         "550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from "
         "unauthorized sources"
     )
@@ -122,7 +128,7 @@ def test_dmarc_policy_decides_the_spoof_outcome(lab: Lab, dmarc: str, where: str
 def test_dmarc_reject_refuses_in_the_session(lab: Lab) -> None:
     lab.dns.set_records("_dmarc.contoso.com", "TXT", ['"v=DMARC1; p=reject"'])
     result = printer().send(lab, to="alex@contoso.com", subject="Rejected spoof")
-    assert result.reply is not None and str(result.reply) == (
+    assert result.reply is not None and str(result.reply.without_diagnostics()) == (
         "550 5.7.509 Access denied, sending domain [CONTOSO.COM] does not pass DMARC verification and has a "
         "DMARC policy of reject."
     )
@@ -194,7 +200,7 @@ def test_require_tls_binds_partner_connectors_only(lab: Lab) -> None:
     )
     plain = printer(sender="pat@fabrikam.com", source_ip=ipaddress.ip_address("192.0.2.25"))
     refused = plain.send(lab, to="alex@contoso.com")
-    assert refused.reply is not None and str(refused.reply) == (
+    assert refused.reply is not None and str(refused.reply.without_diagnostics()) == (
         "454 4.7.0 Failed to establish appropriate TLS channel: Access Denied"
     )
     plain.tls = "starttls"
