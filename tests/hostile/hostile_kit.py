@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mailflow_lab import Lab
+from mailflow_lab.policy import replies as R
 
 MX = "contoso-com.mail.protection.outlook.com"
 SUBMISSION = "smtp.office365.com"
@@ -164,3 +165,9 @@ def stored_messages(lab: Lab) -> list[Stored]:
                 parsed = BytesParser(policy=default_policy).parsebytes(raw)
                 found.append(Stored(mailbox, folder.name, path, raw, parsed))  # type: ignore[arg-type]
     return found
+
+
+def bare(line: str) -> str:
+    """A reply line without Microsoft 365's diagnostic suffix `[<host> <time> <session id>]`, to compare
+    with the catalogue (the suffix itself is checked in tests/smtp/test_greeting.py)."""
+    return R.without_diagnostics(line)

@@ -94,6 +94,7 @@ def submission_sender(address: tuple[str, int], ca: Path, acked: list[str], stop
         with smtplib.SMTP(*address, local_hostname="burst.test", timeout=10) as smtp:
             smtp._host = "smtp.office365.com"  # the name the lab certificate carries
             smtp.starttls(context=context)
+            smtp.ehlo()  # EHLO again after STARTTLS (RFC 3207 §4.2): AUTH before it is "Send hello first"
             code, _ = smtp.docmd("AUTH", "LOGIN " + base64.b64encode(SCANNER[0].encode()).decode())
             code, _ = smtp.docmd(base64.b64encode(SCANNER[1].encode()).decode())
             assert code == 235

@@ -15,7 +15,7 @@ from hostile_kit import FABRIKAM, MX, SCANNER, SUBMISSION, Wire, message, stored
 from mailflow_lab import Lab
 
 RELAY_DENIED = "550 5.7.64"
-NOT_FOUND = "550 5.1.10"
+NOT_FOUND = "550 5.4.1"  # Directory-Based Edge Blocking: contoso.com is an Authoritative domain
 INVALID = "501 5.1.3"
 OK = "250 2.1.5"
 FAB_RELAY_DENIED = "554 5.7.1"
@@ -279,7 +279,7 @@ def test_without_signing_in_submission_takes_no_recipient_at_all(lab: Lab) -> No
         wire.ehlo()
         assert wire.cmd("MAIL FROM:<scanner@contoso.com>").startswith("530 5.7.57")
         for rcpt, _ in TRICKS.values():
-            assert wire.cmd(f"RCPT TO:{rcpt}").startswith("503 5.5.1")
+            assert wire.cmd(f"RCPT TO:{rcpt}").startswith("503 5.5.2 Need mail command")
             if wire.closed(0.05):  # five protocol errors end the session (MaxProtocolErrors)
                 break
     with Wire(lab.endpoint(SUBMISSION, 587)) as wire:

@@ -1,9 +1,10 @@
 """Every use of aiosmtpd's and asyncio's private internals, in one place to check at an aiosmtpd upgrade.
 
-Checked against aiosmtpd 1.4.6 and CPython 3.11 (tests/hostile and tests/smtp/test_protocol.py fail if
-one of them changes shape). Besides the two helpers below, LabSMTP overrides these private aiosmtpd
-hooks by name: `_handle_client` (refuse before the banner), `_timeout_cb` (Exchange's idle reply),
-`_call_handler_hook` (address checks before any handler), `_smtp_methods` (command counting),
+Checked against aiosmtpd 1.4.6 and CPython 3.11 (tests/hostile and tests/smtp/test_chunking.py fail if
+one of them changes shape). Besides the two helpers and aiosmtpd's BOGUS_LIMIT below, LabSMTP overrides
+these private aiosmtpd hooks by name: `_handle_client` (refuse before the banner), `_timeout_cb`
+(Exchange's idle reply), `_call_handler_hook` (address checks before any handler), `_smtp_methods`
+(command counting),
 `_create_session` / `_create_envelope`, and reads `_reader`, `_writer`, `_handler_coroutine`,
 `_original_transport`, `_tls_protocol`, `_reset_timeout` and `_set_rset_state`.
 """
@@ -14,6 +15,16 @@ import asyncio
 import asyncio.sslproto as sslproto
 import ssl
 from typing import Any
+
+import aiosmtpd.smtp
+
+from ..policy.session import MAX_PROTOCOL_ERRORS
+
+# aiosmtpd ends a session after five unknown commands with its own "502 5.5.1 Too many unrecognized
+# commands", read once per session from this module constant. The lab counts every protocol error itself
+# (MaxProtocolErrors, policy/session.py) and closes first, so that the fifth unknown command is answered
+# with its own echo, as Exchange answers it, before the 421.
+aiosmtpd.smtp.BOGUS_LIMIT = MAX_PROTOCOL_ERRORS + 1
 
 
 def drop_buffered_input(reader: asyncio.StreamReader | None) -> None:
