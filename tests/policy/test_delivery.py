@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import default
 
 import pytest
 
-from mailflow_lab.policy import delivery
+from mailflow_lab.policy import delivery, ndr
 from mailflow_lab.policy import replies as R
 from mailflow_lab.policy.antispam import Verdict
 from mailflow_lab.policy.submission import SubmissionLimits
@@ -103,21 +105,26 @@ def test_bounces_go_to_the_tenants_own_senders_only(world: World) -> None:
     assert not delivery.bounces_to(world.tenant, "pat@fabrikam.com")
 
 
-def test_the_ndr_quotes_the_remote_reply(world: World) -> None:
+def test_the_ndr_comes_from_the_tenants_postmaster_and_quotes_the_remote_reply(world: World) -> None:
     when = datetime(2026, 3, 3, 9, 30, 5, tzinfo=UTC)
     reply = R.FABRIKAM_UNKNOWN_USER
-    ndr = delivery.ndr(world.tenant, "alex@contoso.com", "nobody@fabrikam.com", "Invoice", reply, when, "t1")
-    head, _, body = ndr.decode().partition("\r\n\r\n")
-    assert (
-        "From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.onmicrosoft.com>"
-        in head
-    )
-    assert "Subject: Undeliverable: Invoice" in head
-    assert f"Message-ID: <t1@{R.SUBMISSION_DIAG}>" in head
-    assert body == (
-        "Your message to nobody@fabrikam.com couldn't be delivered.\r\n\r\n"
-        f"Remote server returned '{reply}'\r\n"
-    )
+    original = b"From: alex@contoso.com\r\nSubject: Invoice\r\n\r\nbody\r\n"
+    failure = ndr.Failure("nobody@fabrikam.com", reply, "mail.fabrikam.com")
+    report = delivery.ndr(world.tenant, "alex@contoso.com", [failure], "Invoice", original, when, "t1")
+    head = BytesHeaderParser(policy=default).parsebytes(report)
+    postmaster = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.onmicrosoft.com"
+    assert str(head["From"]) == f"Microsoft Outlook <{postmaster}>"
+    assert str(head["Subject"]) == "Undeliverable: Invoice"
+    assert b"\r\nDate: Tue, 3 Mar 2026 09:30:05 +0000\r\n" in report  # no leading zero on the day
+    assert str(head["Message-ID"]) == f"<t1@{R.SUBMISSION_DIAG}>"
+    view = ndr.read_report(report)
+    assert view is not None and f"Remote server returned '{reply}'" in view.for_admins
+
+
+def test_a_recipient_not_found_quotes_5_1_10_in_the_trace() -> None:
+    step = delivery.recipient_not_found("scans@contoso.com")
+    assert (step.event, step.status) == ("FAIL", "Failed")
+    assert str(R.RECIPIENT_NOT_FOUND) in step.detail
 
 
 @pytest.mark.parametrize(

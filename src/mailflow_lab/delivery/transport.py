@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from ..auth.verdicts import author_domain
 from ..policy import delivery as policy
+from ..policy import ndr as ndr_policy
 from ..policy import replies as R
 from ..policy import session as session_policy
 from ..policy.antispam import Verdict
@@ -89,6 +90,7 @@ class Transport:
             message_id=message_id,
             message_trace_id=trace_id,
             events=[receive],
+            session_id=incoming.session_id,
         )
         if incoming.tls_version:
             detail = policy.tls_receive_detail(incoming.tls_version)
@@ -126,40 +128,57 @@ class Transport:
             record.events.append(_trace_event(now, submitted))
             runtime.trace.add(record)
         runtime.record_submission(login, len(incoming.recipients))
+        dsn = ndr_policy.parse_dsn(incoming.dsn_mail_params, incoming.dsn_rcpt_params)
         if delay_minutes:
             release = now + timedelta(minutes=delay_minutes)
             with runtime.lock:
                 runtime.deferred.append(
-                    Deferred(release, trace_id, incoming.mail_from, incoming.recipients, content, login)
+                    Deferred(release, trace_id, incoming.mail_from, incoming.recipients, content, login, dsn)
                 )
             for recipient in incoming.recipients:
                 self._step(trace_id, recipient, policy.deferred(runtime.submission_limits))
             return message_id
-        self._route_submitted(trace_id, incoming.mail_from, incoming.recipients, content)
+        self._route_submitted(trace_id, incoming.mail_from, incoming.recipients, content, dsn)
         return message_id
 
-    def _route_submitted(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
+    def _route_submitted(
+        self, trace_id: str, mail_from: str, recipients: list[str], content: bytes, dsn: ndr_policy.Dsn
+    ) -> None:
         internal, external = policy.split_recipients(self.runtime.world.tenant, recipients)
         filing = policy.submitted_filing()
         for recipient in internal:
-            self._file(trace_id, recipient, content, filing, "")
+            self._file(trace_id, mail_from, recipient, content, filing, "", dsn)
         if external:
-            self._relay(trace_id, mail_from, external, content)
+            self._relay(trace_id, mail_from, external, content, dsn)
 
-    def _file(self, trace_id: str, recipient: str, content: bytes, filing: policy.Filing, why: str) -> None:
+    def _file(
+        self,
+        trace_id: str,
+        mail_from: str,
+        recipient: str,
+        content: bytes,
+        filing: policy.Filing,
+        why: str,
+        dsn: ndr_policy.Dsn,
+    ) -> None:
         """One internal recipient's copy, where the policy filed it (`why`: the quarantine's reason)."""
         for step in filing.before:
             self._step(trace_id, recipient, step)
         if filing.folder is None:
             self.runtime.store.quarantine(content, recipient, why)
         elif self.runtime.world.tenant.find_mailbox(recipient) is None:
+            # Accepted (submission takes any recipient), then not found: Failed, and an NDR with 5.1.10.
             self._step(trace_id, recipient, policy.recipient_not_found(recipient))
+            self._bounce(mail_from, [ndr_policy.Failure(recipient, R.RECIPIENT_NOT_FOUND)], content, dsn)
             return
         else:
             self.runtime.store.deliver(recipient, filing.folder, content)
+            self._notify_success(mail_from, recipient, None, content, dsn)
         self._step(trace_id, recipient, filing.final)
 
-    def _relay(self, trace_id: str, mail_from: str, recipients: list[str], content: bytes) -> None:
+    def _relay(
+        self, trace_id: str, mail_from: str, recipients: list[str], content: bytes, dsn: ndr_policy.Dsn
+    ) -> None:
         refused = session_policy.relay_refusal(content)
         if refused is not None:
             # Bare line feeds: the outside servers take DATA only, so the hand-off fails (550 5.6.11).
@@ -167,27 +186,49 @@ class Transport:
                 self._step(
                     trace_id, recipient, policy.relay_refused_before_sending(refused.reply, refused.rule)
                 )
-                self._bounce(mail_from, recipient, refused.reply, content)
+            self._bounce(mail_from, [ndr_policy.Failure(r, refused.reply) for r in recipients], content, dsn)
             return
         _, from_address, _ = headers_of(content)
         outbound = strip_headers(content, policy.ORGANISATION_HEADER_PREFIX)
         signed = dkim_sign_outbound(self.runtime, outbound, author_domain(from_address, mail_from, ""))
+        failures: list[ndr_policy.Failure] = []
         for result in relay_out(self.runtime, signed, mail_from, recipients):
             step = policy.relay_outcome(result.server, result.reply)
             self._step(trace_id, result.recipient, step)
-            if not result.reply.accepted:
-                self._bounce(mail_from, result.recipient, result.reply, content)
+            if result.reply.accepted:
+                self._notify_success(mail_from, result.recipient, result.server, content, dsn)
+            else:
+                failures.append(ndr_policy.Failure(result.recipient, result.reply, result.server or None))
             if result.to_ip:
                 self.runtime.trace.update(trace_id, result.recipient, to_ip=result.to_ip)
+        self._bounce(mail_from, failures, content, dsn)
 
-    def _bounce(self, mail_from: str, recipient: str, reply: R.Reply, content: bytes) -> None:
-        """A non-delivery report to the sender, when the policy says one goes back."""
+    def _bounce(
+        self, mail_from: str, failures: list[ndr_policy.Failure], content: bytes, dsn: ndr_policy.Dsn
+    ) -> None:
+        """One non-delivery report to the sender for the recipients that failed, when the policy says one
+        goes back (a tenant sender) and the sender did not ask NOTIFY=NEVER for them."""
         tenant = self.runtime.world.tenant
-        if not policy.bounces_to(tenant, mail_from):
+        wanted = [f for f in failures if dsn.wants(f.recipient, "FAILURE")]
+        if not wanted or not policy.bounces_to(tenant, mail_from):
             return
         subject, _, _ = headers_of(content)
         now = self.runtime.clock.now()
-        report = policy.ndr(tenant, mail_from, recipient, subject, reply, now, str(uuid.uuid4()))
+        report = policy.ndr(tenant, mail_from, wanted, subject, content, now, str(uuid.uuid4()), dsn)
+        self.runtime.store.deliver(mail_from, policy.INBOX, report)
+
+    def _notify_success(
+        self, mail_from: str, recipient: str, relayed_to: str | None, content: bytes, dsn: ndr_policy.Dsn
+    ) -> None:
+        """NOTIFY=SUCCESS: a "Delivered:" (or, handed to a server outside, "Relayed:") report."""
+        tenant = self.runtime.world.tenant
+        if not dsn.wants(recipient, "SUCCESS") or not policy.bounces_to(tenant, mail_from):
+            return
+        subject, _, _ = headers_of(content)
+        now = self.runtime.clock.now()
+        report = policy.success_notification(
+            tenant, mail_from, recipient, relayed_to, subject, content, now, str(uuid.uuid4()), dsn
+        )
         self.runtime.store.deliver(mail_from, policy.INBOX, report)
 
     def release_due(self, now: datetime) -> None:
@@ -196,7 +237,7 @@ class Transport:
             due = [d for d in self.runtime.deferred if d.release_at <= now]
             self.runtime.deferred[:] = [d for d in self.runtime.deferred if d.release_at > now]
         for item in due:
-            self._route_submitted(item.trace_id, item.mail_from, item.recipients, item.content)
+            self._route_submitted(item.trace_id, item.mail_from, item.recipients, item.content, item.dsn)
 
     # -- the MX ----------------------------------------------------------------------------------------
     def inbound(
@@ -223,10 +264,11 @@ class Transport:
                 record.events.append(TraceEvent(now, "RECEIVE", "Receive", detail, "connector.relay"))
             runtime.trace.add(record)
         filing = policy.inbound_filing(verdict)
+        dsn = ndr_policy.parse_dsn(incoming.dsn_mail_params, incoming.dsn_rcpt_params)
         for recipient in internal:
-            self._file(trace_id, recipient, content, filing, verdict.explanation)
+            self._file(trace_id, incoming.mail_from, recipient, content, filing, verdict.explanation, dsn)
         if external:
-            self._relay(trace_id, incoming.mail_from, external, content)
+            self._relay(trace_id, incoming.mail_from, external, content, dsn)
         return message_id
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..auth.oauth import TokenIssuer
 from ..labdns.resolver import LabDNS
+from ..policy.ndr import NO_DSN, Dsn
 from ..policy.submission import SubmissionLimits
 from ..world.clock import LabClock
 from ..world.model import World
@@ -30,6 +31,7 @@ class Deferred:
     recipients: list[str]
     content: bytes
     login: str
+    dsn: Dsn = NO_DSN  # the sender's DSN request, honoured when it is released
 
 
 @dataclass

@@ -89,6 +89,8 @@ class TraceRecord:
     message_id: str
     message_trace_id: str
     events: list[TraceEvent] = field(default_factory=list)
+    # The SMTP session's id (the one at the end of its replies), so a reply can be matched to its trace row.
+    session_id: str = ""
 
     def __post_init__(self) -> None:
         _aware(self.received, "TraceRecord.received")
@@ -109,6 +111,7 @@ class TraceRecord:
             "MessageId": self.message_id,
             "MessageTraceId": self.message_trace_id,
             "Events": [event.to_dict() for event in self.events],
+            "SessionId": self.session_id,
         }
 
     @classmethod
@@ -125,6 +128,7 @@ class TraceRecord:
             message_id=data["MessageId"],
             message_trace_id=data["MessageTraceId"],
             events=[TraceEvent.from_dict(event) for event in data.get("Events", [])],
+            session_id=str(data.get("SessionId", "")),
         )
 
     def copy(self) -> TraceRecord:
