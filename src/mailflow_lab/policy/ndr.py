@@ -19,6 +19,8 @@ ADMIN_SECTION = "Diagnostic information for administrators:"
 ORIGINAL_HEADERS = "Original message headers:"
 # RFC 3461 §4.1: NOTIFY=NEVER, or any of SUCCESS, FAILURE, DELAY; without NOTIFY a server reports failures.
 DEFAULT_NOTIFY = frozenset({"FAILURE"})
+# The delivery-status fields are written on one line each (RFC 5322's 998), so a quoted reply stays whole.
+_FIELDS_POLICY = SMTP.clone(max_line_length=998)
 
 
 # -- what the sender asked for (RFC 3461) ---------------------------------------------------------------
@@ -157,7 +159,7 @@ def _report(
     status["Content-Type"] = "message/delivery-status"
     parts = []
     for block in blocks:
-        fields = Message(policy=SMTP)
+        fields = Message(policy=_FIELDS_POLICY)
         for name, value in block.items():
             fields[name] = value
         parts.append(fields)
@@ -300,7 +302,7 @@ def read_report(content: bytes) -> ReportView | None:
         if kind == "text/plain" and not readable:
             readable = str(part.get_content()).replace("\r\n", "\n")
         elif kind == "message/delivery-status":
-            fields = [{k: str(v) for k, v in block.items()} for block in part.get_payload()]
+            fields = [{k: " ".join(str(v).split()) for k, v in block.items()} for block in part.get_payload()]
         elif kind == "text/rfc822-headers":
             headers = str(part.get_content()).replace("\r\n", "\n")
         elif kind == "message/rfc822":
