@@ -297,3 +297,20 @@ def test_views_still_offers_what_the_notebooks_import() -> None:
     assert views.trace_table is trace_table and views.trace_html is trace_html
     assert views.transcript_view is transcript_view
     assert all(hasattr(views, name) for name in views.__all__)
+
+
+def test_mailbox_viewer_reads_an_ndr_out_and_escapes_it(lab: Lab) -> None:
+    """The scanner's bounce for an address no mailbox has: its sections, readably; markup in it escaped."""
+    from mailflow_lab.ui.report_view import report_view
+
+    lab.device("Lobby scanner").send(lab, to="scans@contoso.com", subject="<b>Scan</b> <script>x()</script>")
+    viewer = mailbox_viewer(lab, "scanner@contoso.com")
+    html = viewer.messages.value
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    shown = text_of(html)
+    assert "Read this report" in shown and "Diagnostic information for administrators" in shown
+    assert "Remote server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound" in shown
+    assert "Final-Recipient" in shown and "rfc822;scans@contoso.com" in shown
+    [bounce] = lab.mailbox("scanner@contoso.com").folder("Inbox")
+    assert "5.1.10" in text_of(report_view(bounce).value)
+    assert "no delivery report" in text_of(report_view(b"Subject: hi\r\n\r\nhello\r\n").value)

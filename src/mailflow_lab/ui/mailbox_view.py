@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
+from .report_view import report_html, report_of
+
 if TYPE_CHECKING:
     from ..lab.lab import Lab
 
@@ -24,6 +26,9 @@ def _message_html(message: EmailMessage, show_headers: bool) -> str:
             value = message.get(name)
             shown = _e(" ".join(str(value).split())) if value is not None else "<i>not stamped</i>"
             rows.append(f'<div style="font-family:monospace;font-size:11px"><b>{name}:</b> {shown}</div>')
+    report = report_of(message)
+    if report is not None:  # a non-delivery report: its sections, readably
+        rows.append(f"<details><summary>Read this report</summary>{report_html(report)}</details>")
     return '<li style="margin-bottom:4px">' + "".join(rows) + "</li>"
 
 
