@@ -141,12 +141,14 @@ def test_relay_outcome(reply: R.Reply, event: str, status: str, rule: str, detai
 
 
 def test_received_header() -> None:
+    """The line's full table is tests/policy/test_received.py."""
     when = datetime(2026, 3, 3, 9, 30, 5, tzinfo=UTC)
     line = delivery.received_header("printer", "203.0.113.10", R.MX_FQDN, "TLSv1.2", when)
     assert line == (
-        f"Received: from printer (203.0.113.10) by {R.MX_FQDN} with Microsoft SMTP Server "
-        "(version=TLSv1.2); Tue, 03 Mar 2026 09:30:05 +0000"
+        f"Received: from printer (203.0.113.10) by {R.MX_DIAG} (2603:10a6:20b:3c1::45) with Microsoft SMTP "
+        "Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.8901.26 via Frontend "
+        "Transport; Tue, 3 Mar 2026 09:30:05 +0000"
     )
     assert delivery.received_header("", "1.2.3.4", "h", None, when).startswith(
-        "Received: from unknown (1.2.3.4) by h;"
+        "Received: from unknown (1.2.3.4) by h with Microsoft SMTP Server id "
     )

@@ -554,7 +554,9 @@ def test_direct_send_lands_in_junk_with_spf_fail(swaks_lab: Lab, swaks: Swaks, s
     assert len(run.ehlo_replies()) == 2
     assert run.reply_to("RCPT TO:") == "250 2.1.5 Recipient OK"
     assert re.fullmatch(
-        r"250 2\.6\.0 <[^>]+> \[InternalId=\d+, Hostname=\S+\] Queued mail for delivery", run.final
+        r"250 2\.6\.0 <[^>]+> \[InternalId=\d{12}, Hostname=\S+\] \d+ bytes in \d+\.\d{3}, \d+\.\d{3} KB/sec "
+        r"Queued mail for delivery",
+        run.final,
     ), run
     assert copies(swaks_lab, subject) == {("alex@contoso.com", "Junk Email"): 1}
     message = only_message(swaks_lab, "alex@contoso.com", "Junk Email", subject)
@@ -664,7 +666,9 @@ def _assert_relayed_to_pat(lab: Lab, run: Run, subject: str) -> None:
     assert run.exit_code == 0, run
     assert run.reply_to("RCPT TO:") == "250 2.1.5 Recipient OK"
     assert re.fullmatch(
-        r"250 2\.6\.0 <[^>]+> \[InternalId=\d+, Hostname=\S+\] Queued mail for delivery", run.final
+        r"250 2\.6\.0 <[^>]+> \[InternalId=\d{12}, Hostname=\S+\] \d+ bytes in \d+\.\d{3}, \d+\.\d{3} KB/sec "
+        r"Queued mail for delivery",
+        run.final,
     ), run
     assert copies(lab, subject) == {("pat@fabrikam.com", "Inbox"): 1}
     message = only_message(lab, "pat@fabrikam.com", "Inbox", subject)

@@ -75,8 +75,47 @@ def strip_headers(content: bytes, prefix: str) -> bytes:
 
 
 def prepend(content: bytes, lines: list[str]) -> bytes:
-    """The message with these header lines (each without its CRLF) put on top."""
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8") + content
+    """The message with these header lines (each without its final CRLF, folded here) put on top."""
+    return ("\r\n".join(fold(line) for line in lines) + "\r\n").encode("utf-8") + content
+
+
+def header_value(content: bytes, name: str) -> str | None:
+    """The first `name` header's value, unfolded (None when the message has none)."""
+    parsed = Parser(policy=compat32).parsestr(
+        header_block(content).decode("utf-8", "replace"), headersonly=True
+    )
+    value = parsed.get(name)
+    return None if value is None else _text(name, value).strip()
+
+
+# RFC 5322 §2.1.1: a line SHOULD be at most 78 characters. Exchange folds what it writes so, and a line
+# kept under it is also what Python's email package leaves alone when it writes a parsed message out
+# again: a longer one it refolds, and a long run without spaces (X-Forefront-Antispam-Report's value,
+# `CIP:...;SFV:SPM;...`) it can only break by turning it into RFC 2047 encoded words (`=?utf-8?q?...?=`).
+FOLD_WIDTH = 78
+_AFTER_SEMICOLON = re.compile(r"(?<=;)(?=.)")
+
+
+def fold(line: str, width: int = FOLD_WIDTH) -> str:
+    """A header line folded (RFC 5322 §2.2.3) to lines of at most `width` where its text allows, in plain
+    text: before a space, which unfolding gives back unchanged; a word too long for a line of its own is
+    broken after a `;` (unfolded, that `;` is then followed by a space). A longer word with no `;` is left
+    whole, and a line with a line break of its own is taken as folded by its writer.
+    """
+    if len(line) <= width or "\n" in line:
+        return line
+    atoms: list[tuple[str, str]] = []  # (what joins it to the atom before on one line, its text)
+    for index, word in enumerate(line.split(" ")):
+        pieces = [word] if len(word) < width else _AFTER_SEMICOLON.split(word)
+        atoms.append((" " if index else "", pieces[0]))
+        atoms.extend(("", piece) for piece in pieces[1:])
+    lines = [atoms[0][1]]
+    for glue, text in atoms[1:]:
+        if not text or len(lines[-1]) + len(glue) + len(text) <= width:
+            lines[-1] += glue + text  # an empty word (two spaces) never starts a line of blanks
+        else:
+            lines.append(" " + text)
+    return "\r\n".join(lines)
 
 
 def ensure_message_id(content: bytes, fqdn: str) -> tuple[str, str | None]:

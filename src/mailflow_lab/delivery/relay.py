@@ -1,8 +1,10 @@
-"""Microsoft 365 relaying a message out: DKIM-signed, over real SMTP to the outside organisation's server."""
+"""Microsoft 365 relaying a message out: DKIM-signed, through EOP's outbound host, over real SMTP to the
+outside organisation's server."""
 
 from __future__ import annotations
 
 import smtplib
+import uuid
 from dataclasses import dataclass
 
 from ..auth.dkim import sign_message
@@ -10,7 +12,11 @@ from ..policy import delivery as policy
 from ..policy import replies as R
 from ..store.runtime import LabRuntime
 from ..world.hosts import OUTBOUND_HELO
+from .headers import header_value, prepend
 from .smtpclient import hand_off
+
+# The header the MX stamps on mail an OnPremises connector brought in (policy/antispam.connector_headers).
+_FROM_ENTITY = "X-MS-Exchange-CrossTenant-FromEntityHeader"
 
 
 @dataclass(frozen=True)
@@ -32,10 +38,30 @@ def dkim_sign_outbound(runtime: LabRuntime, message: bytes, from_domain: str) ->
     return sign_message(message, config.domain, config.selector, key)
 
 
+def outbound_hop(runtime: LabRuntime, message: bytes) -> bytes:
+    """The message as EOP's outbound host hands it on: its Received line and the mailbox server's
+    X-MS-Exchange-CrossTenant-* headers on top (policy/delivery.outbound_hop_headers).
+
+    Added after DKIM signing, as EOP adds them: none is a field the signature covers (auth/dkim.py signs
+    From, To, Subject, Date, Message-ID and the MIME fields), so DKIM and DMARC still pass outside.
+    """
+    stamped = header_value(message, _FROM_ENTITY)
+    headers = policy.outbound_hop_headers(
+        runtime.clock.now(),
+        str(uuid.uuid4()),
+        from_entity=stamped or "Hosted",
+        entity_stamped=stamped is not None,
+    )
+    return prepend(message, [f"{name}: {value}" for name, value in headers])
+
+
 def relay_out(
     runtime: LabRuntime, message: bytes, mail_from: str, recipients: list[str]
 ) -> list[RelayResult]:
-    """Hand the message to each recipient domain's server, appearing from Microsoft 365's outbound address."""
+    """Hand the message to each recipient domain's server, appearing from Microsoft 365's outbound address
+    (world network's microsoft365_outbound_ip, in EOP's published 40.107.0.0/16, which the lab zone's
+    spf.protection.outlook.com lists), after EOP's outbound hop has stamped it."""
+    message = outbound_hop(runtime, message)
     by_server: dict[str, list[str]] = {}
     results: list[RelayResult] = []
     for recipient in recipients:

@@ -51,7 +51,12 @@ def prepare(
     message_id, id_line = ensure_message_id(content, incoming.endpoint_fqdn)
     lines = [f"{name}: {value}" for name, value in extra]
     received = policy.received_header(
-        incoming.helo, incoming.client_ip, incoming.endpoint_fqdn, incoming.tls_version, now
+        incoming.helo,
+        incoming.client_ip,
+        incoming.endpoint_fqdn,
+        incoming.tls_version,
+        now,
+        incoming.tls_cipher,
     )
     return prepend(content, [received, *([id_line] if id_line else []), *lines]), message_id
 

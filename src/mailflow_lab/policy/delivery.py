@@ -117,9 +117,9 @@ def iana_cipher(openssl_name: str) -> str:
 
 
 def _with_clause(tls_version: str | None, tls_cipher: str | None) -> str:
-    """` with Microsoft SMTP Server (version=TLS1_3, cipher=...)`. Without TLS, no parentheses: `with
-    Microsoft SMTP Server id 15.20... via Frontend Transport` (lab choice: how Exchange writes a hop in
-    clear, e.g. on-premises Exchange's; Exchange Online's MX takes mail in clear but names no TLS then)."""
+    """` with Microsoft SMTP Server (version=TLS1_3, cipher=...)`; without TLS no parentheses at all,
+    `with Microsoft SMTP Server id 15.20... via Frontend Transport` (lab choice: Exchange's form for a
+    hop in clear, as direct send to the MX on port 25 without STARTTLS is)."""
     if not tls_version:
         return " with Microsoft SMTP Server"
     version = exchange_tls_version(tls_version)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+import secrets
+import time
 from email.parser import BytesHeaderParser
 
 from aiosmtpd.smtp import Envelope, Session
@@ -62,9 +63,15 @@ class MXHandler(EndpointHandler):
         if outcome.decision.accepted:
             envelope.rcpt_tos.append(address)
             self._routes(envelope)[address] = (outcome.route or "inbound", outcome.connector)
+        envelope.lab_data_clock = time.perf_counter()  # type: ignore[attr-defined]
         return str(outcome.decision.reply)
 
     async def handle_DATA(self, server: LabSMTP, session: Session, envelope: Envelope) -> str:
+        # The acceptance line's "<size> bytes in <seconds>": the handler sees neither the DATA command
+        # nor its 354, so the time runs from its last answer before the data (the last RCPT TO, a moment
+        # before the client's DATA or BDAT) to the 250 being ready: the command, the 354, the transfer
+        # and EOP's checks and filing. Real time, not the lab clock (which a lesson may move on).
+        started = getattr(envelope, "lab_data_clock", None) or time.perf_counter()
         routes = self._routes(envelope)
         connector = next((c for _, c in routes.values() if c), None)
         incoming = self.incoming(server, envelope)
@@ -75,9 +82,15 @@ class MXHandler(EndpointHandler):
             received_headers(incoming.content),
             list(envelope.rcpt_tos),
         )
-        return await asyncio.to_thread(self._accept, incoming, connector, source.ip)
+        return await asyncio.to_thread(self._accept, incoming, connector, source.ip, started)
 
-    def _accept(self, incoming: Incoming, connector: str | None, source_ip: str | None = None) -> str:
+    def _accept(
+        self,
+        incoming: Incoming,
+        connector: str | None,
+        source_ip: str | None = None,
+        started: float | None = None,
+    ) -> str:
         results = self.authenticate(incoming, source_ip)
         verdict = antispam.evaluate(results, via_connector=connector is not None)
         if verdict.reply is not None:
@@ -94,7 +107,10 @@ class MXHandler(EndpointHandler):
         else:
             stamp = antispam.headers(results, verdict)
         message_id = self.transport.inbound(incoming, verdict, stamp, connector)
-        return str(R.mx_queued(message_id, uuid.uuid4().int % 10**13))
+        elapsed = time.perf_counter() - started if started is not None else 0.0
+        # InternalId: a 12-digit number, as in real acceptances.
+        internal_id = 10**11 + secrets.randbelow(9 * 10**11)
+        return str(R.mx_queued(message_id, internal_id, len(incoming.content), elapsed))
 
     def authenticate(self, incoming: Incoming, source_ip: str | None = None) -> antispam.AuthResults:
         """SPF, DKIM and DMARC of the message (auth/verdicts.py), from the client's address.

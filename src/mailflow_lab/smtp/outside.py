@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+import secrets
 
+import dns.exception
+import dns.reversename
 from aiosmtpd.smtp import Envelope, Session
 
 from ..auth.verdicts import authenticate
-from ..delivery.headers import headers_of
+from ..delivery.headers import headers_of, prepend
+from ..policy import delivery as delivery_policy
 from ..policy import outside as policy
 from ..policy import replies as R
 from ..store.runtime import LabRuntime
@@ -69,9 +72,26 @@ class OutsideHandler(ThirdPartyHandler):
             list(envelope.rcpt_tos),
             server.facts.client_ip,
             server.facts.helo or "unknown",
+            server.facts.tls_active,
         )
 
-    def _accept(self, content: bytes, mail_from: str, rcpts: list[str], client_ip: str, helo: str) -> str:
+    def client_name(self, client_ip: str) -> str:
+        """The client's name as Postfix records it: its PTR name in the lab DNS when that name's own
+        addresses include the client's (forward-confirmed), else `unknown` (Postfix smtpd's "client
+        hostname", as postconf(5) defines it under reject_unknown_client_hostname)."""
+        try:
+            answer = self.runtime.dns.resolve(dns.reversename.from_address(client_ip), "PTR")
+        except (dns.exception.DNSException, ValueError):
+            return "unknown"
+        for record in answer.records:
+            name = record.target.to_text(omit_final_dot=True)
+            if client_ip in self.runtime.dns.addresses(name):
+                return name
+        return "unknown"
+
+    def _accept(
+        self, content: bytes, mail_from: str, rcpts: list[str], client_ip: str, helo: str, tls: bool = False
+    ) -> str:
         _, from_address, _ = headers_of(content)
         results = authenticate(
             content,
@@ -91,7 +111,16 @@ class OutsideHandler(ThirdPartyHandler):
         )
         if filing.folder is None:
             return str(filing.decision.reply)
-        stamp = "".join(f"{name}: {value}\r\n" for name, value in policy.stamp(self.fqdn, results, filing))
+        # Postfix's short queue id: ten hex digits, named in its Received line and in its 250 reply.
+        queue_id = secrets.token_hex(5).upper()
+        now = self.runtime.clock.now()
+        received = delivery_policy.postfix_received(
+            helo, self.client_name(client_ip), client_ip, self.fqdn, queue_id, rcpts, tls, now
+        )
+        # Top to bottom as Fabrikam files it: its milters' Authentication-Results on top, then the
+        # Received line smtpd wrote on arrival, then the message as it came.
+        stamp = [f"{name}: {value}" for name, value in policy.stamp(self.fqdn, results, filing)]
+        stored = prepend(content, [*stamp, received])
         for rcpt in rcpts:
-            self.runtime.store.deliver(rcpt, filing.folder, stamp.encode() + content)
-        return str(R.fabrikam_queued(uuid.uuid4().hex[:10].upper()))
+            self.runtime.store.deliver(rcpt, filing.folder, stored)
+        return str(R.fabrikam_queued(queue_id))
