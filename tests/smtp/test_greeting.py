@@ -96,3 +96,25 @@ def test_one_session_id_in_the_banner_every_error_and_the_session_log(lab: Lab) 
     lab._servers.settle()
     [record] = [s for s in load_sessions(lab.state_dir) if s.endpoint == SUBMISSION]
     assert record.session_id == found[1]
+
+
+@pytest.mark.parametrize(
+    ("blob", "expected"),
+    [
+        (b"user=scanner@contoso.com\x01\x01", R.XOAUTH2_BAD_DATA),  # no auth=Bearer
+        (b"auth=Bearer abc\x01\x01", R.XOAUTH2_BAD_DATA),  # no user=
+        (None, R.AUTH_BAD_BASE64),  # not base64 at all
+    ],
+    ids=["no-token", "no-user", "not-base64"],
+)
+def test_malformed_xoauth2_data(lab: Lab, blob: bytes | None, expected: R.Reply) -> None:
+    import base64
+
+    with Wire(lab.endpoint(SUBMISSION, 587)) as wire:
+        wire.ehlo("app.contoso.local")
+        wire.starttls(lab, SUBMISSION)
+        wire.ehlo("app.contoso.local")
+        argument = base64.b64encode(blob).decode() if blob is not None else "not*base64"
+        reply = wire.cmd(f"AUTH XOAUTH2 {argument}")
+        assert R.without_diagnostics(reply) == str(expected)
+        assert SUFFIX.search(reply)
