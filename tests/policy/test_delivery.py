@@ -152,3 +152,16 @@ def test_received_header() -> None:
     assert delivery.received_header("", "1.2.3.4", "h", None, when).startswith(
         "Received: from unknown (1.2.3.4) by h with Microsoft SMTP Server id "
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (["a@contoso.com", "b@contoso.com"], ["a@contoso.com", "b@contoso.com"]),
+        (["a@contoso.com", "A@Contoso.com", "a@contoso.com"], ["a@contoso.com"]),
+        (["B@contoso.com", "a@contoso.com", "b@contoso.com"], ["B@contoso.com", "a@contoso.com"]),
+        ([], []),
+    ],
+)
+def test_each_recipient_once(given: list[str], kept: list[str]) -> None:
+    assert delivery.distinct_recipients(given) == kept

@@ -7,7 +7,7 @@ Mechanics only: which folder, which status, which words and which key are the de
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ..auth.verdicts import author_domain
@@ -109,6 +109,7 @@ class Transport:
     # -- SMTP AUTH client submission ------------------------------------------------------------------
     def submit(self, incoming: Incoming, login: str, delay_minutes: int = 0) -> str:
         """An authenticated message: Sent Items copy, then each recipient delivered, relayed or deferred."""
+        incoming = replace(incoming, recipients=policy.distinct_recipients(incoming.recipients))
         with self.runtime.trace.batched():  # its trace lines synced once, before the endpoint says 250
             return self._submit(incoming, login, delay_minutes)
 
@@ -249,6 +250,7 @@ class Transport:
         self, incoming: Incoming, verdict: Verdict, stamp: list[tuple[str, str]], connector: str | None
     ) -> str:
         """Anonymous mail accepted at the MX (connector relay, direct send, inbound), filed by the verdict."""
+        incoming = replace(incoming, recipients=policy.distinct_recipients(incoming.recipients))
         with self.runtime.trace.batched():  # its trace lines synced once, before the endpoint says 250
             return self._inbound(incoming, verdict, stamp, connector)
 

@@ -47,6 +47,18 @@ class Filing:
     final: TraceStep
 
 
+def distinct_recipients(recipients: list[str]) -> list[str]:
+    """Each recipient once, in the order given: RFC 5321 allows the same RCPT twice (in any case), and
+    Exchange Online, as Postfix, delivers one copy (issue 18's hostile finding)."""
+    seen: set[str] = set()
+    kept = []
+    for recipient in recipients:
+        if recipient.lower() not in seen:
+            seen.add(recipient.lower())
+            kept.append(recipient)
+    return kept
+
+
 def split_recipients(tenant: Tenant, recipients: list[str]) -> tuple[list[str], list[str]]:
     """(internal, external): a recipient in an accepted domain is delivered inside, the rest relayed out."""
     internal = [r for r in recipients if tenant.is_accepted(r.rpartition("@")[2])]
