@@ -175,11 +175,12 @@ class Transport:
         elif self.runtime.world.tenant.find_mailbox(recipient) is None:
             # Accepted (submission takes any recipient), then not found: Failed, and an NDR with 5.1.10.
             self._step(trace_id, recipient, policy.recipient_not_found(recipient))
-            self._bounce(mail_from, [ndr_policy.Failure(recipient, R.RECIPIENT_NOT_FOUND)], content, dsn)
+            failure = ndr_policy.Failure(recipient, R.RECIPIENT_NOT_FOUND)
+            self._bounce(trace_id, mail_from, [failure], content, dsn)
             return
         else:
             self.runtime.store.deliver(recipient, filing.folder, content)
-            self._notify_success(mail_from, recipient, None, content, dsn)
+            self._notify_success(trace_id, mail_from, recipient, None, content, dsn)
         self._step(trace_id, recipient, filing.final)
 
     def _relay(
@@ -192,7 +193,8 @@ class Transport:
                 self._step(
                     trace_id, recipient, policy.relay_refused_before_sending(refused.reply, refused.rule)
                 )
-            self._bounce(mail_from, [ndr_policy.Failure(r, refused.reply) for r in recipients], content, dsn)
+            failures = [ndr_policy.Failure(r, refused.reply) for r in recipients]
+            self._bounce(trace_id, mail_from, failures, content, dsn)
             return
         _, from_address, _ = headers_of(content)
         outbound = strip_headers(content, policy.ORGANISATION_HEADER_PREFIX)
@@ -202,15 +204,25 @@ class Transport:
             step = policy.relay_outcome(result.server, result.reply)
             self._step(trace_id, result.recipient, step)
             if result.reply.accepted:
-                self._notify_success(mail_from, result.recipient, result.server, content, dsn)
+                self._notify_success(trace_id, mail_from, result.recipient, result.server, content, dsn)
             else:
                 failures.append(ndr_policy.Failure(result.recipient, result.reply, result.server or None))
             if result.to_ip:
                 self.runtime.trace.update(trace_id, result.recipient, to_ip=result.to_ip)
-        self._bounce(mail_from, failures, content, dsn)
+        self._bounce(trace_id, mail_from, failures, content, dsn)
+
+    def _arrived(self, trace_id: str, recipient: str) -> datetime | None:
+        """When the message was taken in (a report's Arrival-Date): its trace record's Received."""
+        record = self.runtime.trace.get(trace_id, recipient)
+        return record.received if record is not None else None
 
     def _bounce(
-        self, mail_from: str, failures: list[ndr_policy.Failure], content: bytes, dsn: ndr_policy.Dsn
+        self,
+        trace_id: str,
+        mail_from: str,
+        failures: list[ndr_policy.Failure],
+        content: bytes,
+        dsn: ndr_policy.Dsn,
     ) -> None:
         """One non-delivery report to the sender for the recipients that failed, when the policy says one
         goes back (a tenant sender) and the sender did not ask NOTIFY=NEVER for them."""
@@ -220,11 +232,19 @@ class Transport:
             return
         subject, _, _ = headers_of(content)
         now = self.runtime.clock.now()
-        report = policy.ndr(tenant, mail_from, wanted, subject, content, now, str(uuid.uuid4()), dsn)
+        arrived = self._arrived(trace_id, wanted[0].recipient)
+        token = str(uuid.uuid4())
+        report = policy.ndr(tenant, mail_from, wanted, subject, content, now, token, dsn, arrived)
         self.runtime.store.deliver(mail_from, policy.INBOX, report)
 
     def _notify_success(
-        self, mail_from: str, recipient: str, relayed_to: str | None, content: bytes, dsn: ndr_policy.Dsn
+        self,
+        trace_id: str,
+        mail_from: str,
+        recipient: str,
+        relayed_to: str | None,
+        content: bytes,
+        dsn: ndr_policy.Dsn,
     ) -> None:
         """NOTIFY=SUCCESS: a "Delivered:" (or, handed to a server outside, "Relayed:") report."""
         tenant = self.runtime.world.tenant
@@ -232,8 +252,9 @@ class Transport:
             return
         subject, _, _ = headers_of(content)
         now = self.runtime.clock.now()
+        arrived = self._arrived(trace_id, recipient)
         report = policy.success_notification(
-            tenant, mail_from, recipient, relayed_to, subject, content, now, str(uuid.uuid4()), dsn
+            tenant, mail_from, recipient, relayed_to, subject, content, now, str(uuid.uuid4()), dsn, arrived
         )
         self.runtime.store.deliver(mail_from, policy.INBOX, report)
 

@@ -347,8 +347,10 @@ def ndr(
     when: datetime,
     token: str,
     dsn: ndr_policy.Dsn = ndr_policy.NO_DSN,
+    arrived: datetime | None = None,
 ) -> bytes:
-    """The non-delivery report Exchange Online sends the sender (policy/ndr.py builds it)."""
+    """The non-delivery report Exchange Online sends the sender (policy/ndr.py builds it); `arrived`:
+    when the message was taken in (its Arrival-Date), `when` by default."""
     return ndr_policy.non_delivery_report(
         postmaster=postmaster(tenant),
         sender=mail_from,
@@ -358,6 +360,7 @@ def ndr(
         when=when,
         message_id=report_message_id(token),
         dsn=dsn,
+        arrived=arrived,
     )
 
 
@@ -371,6 +374,7 @@ def success_notification(
     when: datetime,
     token: str,
     dsn: ndr_policy.Dsn,
+    arrived: datetime | None = None,
 ) -> bytes:
     """NOTIFY=SUCCESS: the "Delivered:" or "Relayed:" report (policy/ndr.py)."""
     return ndr_policy.delivery_notification(
@@ -383,6 +387,7 @@ def success_notification(
         when=when,
         message_id=report_message_id(token),
         dsn=dsn,
+        arrived=arrived,
     )
 
 

@@ -48,6 +48,18 @@ def xtext_decode(text: str) -> str:
     return _XTEXT.sub(lambda m: chr(int(m[1], 16)), text)
 
 
+def _valid_envid(value: str) -> bool:
+    """RFC 3461 §4.4: ENVID decodes to printable US-ASCII, at most 100 characters. Anything else (a CR LF
+    smuggled in as +0D+0A would end up in the report's fields) makes the parameter invalid: ignored."""
+    return 0 < len(value) <= 100 and all(" " <= c <= "~" for c in value)
+
+
+def _valid_orcpt(value: str) -> bool:
+    """RFC 3461 §4.2: ORCPT is `addr-type ";" xtext`, decoded to printable US-ASCII; invalid: ignored."""
+    kind, semicolon, address = value.partition(";")
+    return bool(kind and semicolon and address) and all(" " < c <= "~" for c in value)
+
+
 def parse_dsn(mail_params: tuple[str, ...], rcpt_params: dict[str, tuple[str, ...]]) -> Dsn:
     """The DSN request from MAIL's and each RCPT's parameters as sent (names case-insensitive).
 
@@ -59,7 +71,7 @@ def parse_dsn(mail_params: tuple[str, ...], rcpt_params: dict[str, tuple[str, ..
         name, _, value = param.partition("=")
         if name.upper() == "RET" and value.upper() in ("FULL", "HDRS"):
             ret = value.upper()
-        elif name.upper() == "ENVID" and value:
+        elif name.upper() == "ENVID" and _valid_envid(xtext_decode(value)):
             envid = xtext_decode(value)
     notify: dict[str, frozenset[str]] = {}
     orcpt: dict[str, str] = {}
@@ -69,7 +81,7 @@ def parse_dsn(mail_params: tuple[str, ...], rcpt_params: dict[str, tuple[str, ..
             if name.upper() == "NOTIFY" and value:
                 asked = (v.strip().upper() for v in value.split(","))
                 notify[recipient.lower()] = frozenset(v for v in asked if v)
-            elif name.upper() == "ORCPT" and value:
+            elif name.upper() == "ORCPT" and _valid_orcpt(xtext_decode(value)):
                 orcpt[recipient.lower()] = xtext_decode(value)
     return Dsn(ret, envid, notify, orcpt)
 
@@ -127,6 +139,12 @@ def _for_users(failure: Failure) -> tuple[str, str]:
     return cause.format(recipient=failure.recipient, domain=domain), fix
 
 
+def _one_line(text: str) -> str:
+    """A header value on one line: a decoded Subject may hold CR or LF (an encoded word such as
+    =?utf-8?q?a=0D=0ABcc:?=), which the email package refuses in a header it writes."""
+    return " ".join(text.splitlines())
+
+
 def _headers_text(original: bytes) -> str:
     head = original.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     return head.decode("utf-8", "replace").replace("\r\n", "\n").rstrip("\n") + "\n"
@@ -146,8 +164,8 @@ def _report(
 ) -> bytes:
     report = EmailMessage(policy=SMTP)
     report["From"] = f"Microsoft Outlook <{postmaster}>"
-    report["To"] = sender
-    report["Subject"] = subject
+    report["To"] = _one_line(sender)
+    report["Subject"] = _one_line(subject)
     report.set_raw("Date", header_date(when))  # as written: the email package would add a leading zero
     report["Message-ID"] = message_id
     # Long lines (the quoted reply) stay readable: 7bit or 8bit, not quoted-printable (RFC 5322: 998).
@@ -161,7 +179,7 @@ def _report(
     for block in blocks:
         fields = Message(policy=_FIELDS_POLICY)
         for name, value in block.items():
-            fields[name] = value
+            fields[name] = _one_line(value)
         parts.append(fields)
     status.set_payload(parts)
     report.attach(status)
@@ -175,11 +193,11 @@ def _report(
     return bytes(report)
 
 
-def _per_message(when: datetime, dsn: Dsn) -> dict[str, str]:
+def _per_message(arrived: datetime, dsn: Dsn) -> dict[str, str]:
     block = {"Reporting-MTA": f"dns;{GENERATING_SERVER}"}
     if dsn.envid:
         block["Original-Envelope-Id"] = dsn.envid
-    block["Arrival-Date"] = header_date(when)
+    block["Arrival-Date"] = header_date(arrived)
     return block
 
 
@@ -202,10 +220,13 @@ def non_delivery_report(
     when: datetime,
     message_id: str,
     dsn: Dsn = NO_DSN,
+    arrived: datetime | None = None,
 ) -> bytes:
     """The NDR Exchange Online sends the sender ([NDR]): "Undeliverable: <subject>", a readable part with
     the user section and the "Diagnostic information for administrators", a message/delivery-status part
-    and the original headers (text/rfc822-headers; the whole message with RET=FULL)."""
+    and the original headers (text/rfc822-headers; the whole message with RET=FULL). `arrived`: when
+    Microsoft 365 took the message (Arrival-Date; a message deferred by the per-minute limit arrived before
+    the report is written), `when` by default."""
     lines: list[str] = []
     for failure in failures:
         cause, fix = _for_users(failure)
@@ -217,7 +238,7 @@ def non_delivery_report(
             lines.append(f"Remote server: {failure.remote_server}")
         lines += [f"Remote server returned '{failure.reply}'", ""]
     lines += [ORIGINAL_HEADERS, "", _headers_text(original)]
-    blocks = [_per_message(when, dsn)]
+    blocks = [_per_message(arrived or when, dsn)]
     for failure in failures:
         block = _per_recipient(failure.recipient, dsn, "failed", failure.reply.enhanced or "5.0.0")
         if failure.remote_server:
@@ -248,6 +269,7 @@ def delivery_notification(
     when: datetime,
     message_id: str,
     dsn: Dsn = NO_DSN,
+    arrived: datetime | None = None,
 ) -> bytes:
     """NOTIFY=SUCCESS: "Delivered: <subject>" for a mailbox of the tenant, "Relayed: <subject>" for a
     hand-off to a server outside, which sends no report of its own (RFC 3464 Action: delivered/relayed)."""
@@ -270,7 +292,7 @@ def delivery_notification(
         when=when,
         message_id=message_id,
         readable=text,
-        blocks=[_per_message(when, dsn), block],
+        blocks=[_per_message(arrived or when, dsn), block],
         original=original,
         ret="HDRS",  # a success report returns the headers only (RFC 3461 §4.3)
     )
@@ -288,6 +310,34 @@ class ReportView:
     original_headers: str
 
 
+def _text(part: Message) -> str:
+    """A text part's content; its bytes as UTF-8 when its charset is unknown or its encoding broken (the
+    viewer reads every report in a mailbox, and anyone can send one that claims to be a report)."""
+    try:
+        text = str(part.get_content())
+    except (LookupError, UnicodeError, ValueError, KeyError, AttributeError):
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+    return text.replace("\r\n", "\n")
+
+
+def _readable(part: Message) -> str | None:
+    """The readable part's text: text/plain, or the text/plain of a multipart/alternative (as Exchange
+    Online writes it, with an HTML twin)."""
+    if part.get_content_type() == "text/plain":
+        return _text(part)
+    if part.get_content_type() == "multipart/alternative":
+        return next((_text(p) for p in part.iter_parts() if p.get_content_type() == "text/plain"), None)
+    return None
+
+
+def _blocks(part: Message) -> list[dict[str, str]]:
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        return []
+    return [{k: " ".join(str(v).split()) for k, v in b.items()} for b in payload if isinstance(b, Message)]
+
+
 def read_report(content: bytes) -> ReportView | None:
     """The sections of a multipart/report; report-type=delivery-status message, None for any other."""
     message = BytesParser(policy=default_policy).parsebytes(content)
@@ -295,20 +345,22 @@ def read_report(content: bytes) -> ReportView | None:
         "delivery-status"
     ):
         return None
-    readable = admins = headers = ""
+    readable: str | None = None
+    headers = ""
     fields: list[dict[str, str]] = []
     for part in message.iter_parts():
         kind = part.get_content_type()
-        if kind == "text/plain" and not readable:
-            readable = str(part.get_content()).replace("\r\n", "\n")
-        elif kind == "message/delivery-status":
-            fields = [{k: " ".join(str(v).split()) for k, v in block.items()} for block in part.get_payload()]
+        if readable is None:
+            readable = _readable(part)
+        if kind == "message/delivery-status":
+            fields = _blocks(part)
         elif kind == "text/rfc822-headers":
-            headers = str(part.get_content()).replace("\r\n", "\n")
+            headers = _text(part)
         elif kind == "message/rfc822":
-            inner = part.get_payload(0)
-            headers = "".join(f"{k}: {v}\n" for k, v in inner.items())
-    users, _, admins = readable.partition(ADMIN_SECTION)
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                headers = "".join(f"{k}: {v}\n" for k, v in payload[0].items())
+    users, _, admins = (readable or "").partition(ADMIN_SECTION)
     admins = admins.partition(ORIGINAL_HEADERS)[0]
     return ReportView(str(message.get("Subject", "")), users.strip(), admins.strip(), fields, headers.strip())
 

@@ -34,7 +34,11 @@ def report_html(view: ReportView) -> str:
 
 def report_of(message: EmailMessage | bytes) -> ReportView | None:
     """The report's sections, or None when the message is no delivery report."""
-    return read_report(message if isinstance(message, bytes) else message.as_bytes())
+    if isinstance(message, bytes):
+        return read_report(message)
+    if message.get_content_type() != "multipart/report":  # the viewer asks for every message in a folder
+        return None
+    return read_report(message.as_bytes())
 
 
 def report_view(message: EmailMessage | bytes) -> widgets.HTML:
