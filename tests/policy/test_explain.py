@@ -90,6 +90,8 @@ EXPECTED: dict[str, list[tuple[tuple[Any, ...], str, str]]] = {
     "TOO_MANY_CONNECTIONS_FROM_ADDRESS": [((), "connect", "session.connections-per-address")],
     "TOO_MANY_CONNECTIONS": [((), "connect", "session.connections-total")],
     "TOO_MANY_COMMANDS": [((), "connect", "session.too-many-commands")],
+    "CONNECTION_TIMED_OUT": [((), "connect", "session.connection-timeout")],
+    "HEADER_TOO_BIG": [((), "DATA", "session.header-size")],
     "TLS_NOT_AVAILABLE": [((), "TLS", "session.tls-not-available")],
     "BARE_LINEFEEDS_ILLEGAL": [((), "delivered", "relay.bare-linefeeds")],
     "FABRIKAM_OK_RCPT": [((), "RCPT TO", "outside.rcpt.ok")],

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from . import replies as R
 from .decision import Decision
+from .session import SessionLimits, header_end, header_refusal
 
 # RFC 3030 §2: "BDAT" SP chunk-size [ SP end-marker ], chunk-size 1*DIGIT. Lab choice: at most 12 digits
 # (more than any SIZE the lab advertises).
@@ -71,3 +72,9 @@ def too_big(total: int, limit: int) -> Decision | None:
             R.MESSAGE_TOO_BIG, "submission.limit.size", f"{total} bytes, over the {limit} advertised"
         )
     return None
+
+
+def header_problem(content: bytes | bytearray, limits: SessionLimits) -> Decision | None:
+    """The chunks so far hold a header over MaxHeaderSize (ended or not yet): the transaction fails."""
+    end = header_end(content)
+    return header_refusal(len(content) if end is None else end, limits)

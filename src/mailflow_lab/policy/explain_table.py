@@ -214,6 +214,10 @@ ENTRIES: tuple[Entry, ...] = (
        "Send mail for other domains through Microsoft 365, not to Fabrikam's server."),
     # -- DATA ----------------------------------------------------------------------------------------
     _e(354, None, "Start mail input", "DATA", "session.data", "The server waits for the message itself."),
+    _e(552, "5.3.4", "Header size", "DATA", "session.header-size",
+       "The message's header is larger than the server takes (256 KB): the app wrote too many or too long "
+       "header fields.",
+       "Check what the app puts in the header (long To or Cc lists, custom X- fields); the body has room."),
     _e(552, "5.3.4", "", "DATA", "submission.limit.size",
        "The message is larger than the server takes (the mailbox's default maximum send size is 35 MB).",
        "Lower the scan resolution or split the attachment, or raise the limit: "
@@ -283,6 +287,10 @@ ENTRIES: tuple[Entry, ...] = (
     _e(421, "4.3.2", "concurrent connections", "connect", "session.connections-per-address",
        "Too many sessions are open from this client address at once (20 per address); this one was refused.",
        "Let the device or app open fewer parallel connections, and close them (QUIT) when done."),
+    _e(421, "4.4.1", "Connection timed out", "connect", "session.connection-timeout",
+       "The session went on longer than the server allows (10 minutes in all), or the message data came "
+       "too slowly; the server hung up.",
+       "Send fewer or smaller messages per session, and check the network path for a stalled upload."),
     _e(421, "4.4.2", "too many commands", "connect", "session.too-many-commands",
        "The device sent more commands in one session than the lab allows (2,000); the server hung up.",
        "Send fewer messages per session: QUIT and connect again."),

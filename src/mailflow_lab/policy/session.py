@@ -31,6 +31,16 @@ class SessionLimits:
     # Lab choice (Microsoft documents no limit): enough for several 500-recipient messages in one session,
     # few enough that no client keeps a session busy for ever.
     max_commands: int = 2000
+    # ConnectionTimeout, 10 minutes: a session's total time, however busy, so that no client holds a slot
+    # for ever by sending a byte now and then.
+    connection_timeout_s: float = 600.0
+    # MaxHeaderSize, 256 KB (262,144 bytes): the header of one message, counted while it is read.
+    max_header_bytes: int = 256 * 1024
+    # Lab choice (Exchange documents no such limit; Postfix's smtpd_min_data_rate, 500 bytes/s, is the
+    # model): a DATA or BDAT upload slower than this on average, once it has run `data_rate_grace_s`, ends
+    # the session. A 35 MB message at this rate would take 19 hours: only a stalled or hostile client is cut.
+    min_data_rate_bps: float = 500.0
+    data_rate_grace_s: float = 30.0
 
 
 # MaxProtocolErrors, 5: unrecognised commands, syntax and sequence errors in one session. aiosmtpd closes
@@ -78,6 +88,43 @@ def is_protocol_error(reply_line: str) -> bool:
 def idle_timeout(limits: SessionLimits) -> Decision:
     why = f"the client sent nothing for {limits.idle_timeout_s:g} seconds"
     return Decision(R.IDLE_TIMEOUT, "session.idle-timeout", why)
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def session_expired(limits: SessionLimits) -> Decision:
+    why = f"the session has lasted {limits.connection_timeout_s:g} seconds, the most one may last"
+    return Decision(R.CONNECTION_TIMED_OUT, "session.connection-timeout", why)
+
+
+def data_too_slow(received: int, seconds: float, limits: SessionLimits) -> Decision | None:
+    """A DATA or BDAT upload that has run `seconds` and brought `received` bytes: too slow to go on?"""
+    if seconds < limits.data_rate_grace_s or received >= limits.min_data_rate_bps * seconds:
+        return None
+    why = (
+        f"the message data came at {received / seconds:.0f} bytes a second, under the "
+        f"{limits.min_data_rate_bps:g} the lab requires once an upload has run {limits.data_rate_grace_s:g} s"
+    )
+    return Decision(R.CONNECTION_TIMED_OUT, "session.min-data-rate", why)
+
+
+def header_end(content: bytes | bytearray, start: int = 0) -> int | None:
+    """Where the header of a message ends (just after its empty line), searching from `start`; None when
+    `content` holds no end of header yet. Bare line feeds end a header too (RFC 5322 wants CRLF; the lab
+    counts what a lenient parser would)."""
+    if content[:1] == b"\n" or content[:2] == b"\r\n":
+        return 1 if content[:1] == b"\n" else 2
+    found = _HEADER_END.search(content, max(0, start - 3))
+    return found.end() if found is not None else None
+
+
+def header_refusal(header_bytes: int, limits: SessionLimits) -> Decision | None:
+    """A message whose header is (or, unfinished, already is) `header_bytes` long."""
+    if header_bytes <= limits.max_header_bytes:
+        return None
+    why = f"the message's header is over {limits.max_header_bytes} bytes (MaxHeaderSize)"
+    return Decision(R.HEADER_TOO_BIG, "session.header-size", why)
 
 
 # -- addresses ------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..policy import chunking as policy
 from ..policy import replies as R
+from ..policy.session import SessionLimits
 
 # Chunk bytes are read from the socket in pieces of this size, so a large BDAT never needs one large read.
 READ_PIECE = 64 * 1024
@@ -22,6 +23,7 @@ class Chunking:
 
     envelope: Any
     session: Any
+    limits: SessionLimits
     data_size_limit: int | None
     _reader: Any
     _handle_hooks: Any
@@ -38,7 +40,11 @@ class Chunking:
         envelope = self.envelope
         so_far: bytearray | None = getattr(envelope, "lab_chunks", None)
         room = max(0, (self.data_size_limit or 0) - len(so_far or b"")) if self.data_size_limit else None
-        data = await self._read_chunk(chunk.size, room)
+        self._upload_started()  # type: ignore[attr-defined]
+        try:
+            data = await self._read_chunk(chunk.size, room)
+        finally:
+            self._upload_ended()  # type: ignore[attr-defined]
         if data is _GONE:
             return
         problem = policy.sequence_problem(
@@ -59,6 +65,11 @@ class Chunking:
         if so_far is None:
             so_far = envelope.lab_chunks = bytearray()
         so_far += data
+        over = policy.header_problem(so_far, self.limits)
+        if over is not None:
+            self._set_post_data_state()  # type: ignore[attr-defined]
+            await self.push(over.reply)  # type: ignore[attr-defined]
+            return
         if not chunk.last:
             self._verb = None  # a chunk's 250 is no answer to the message: the session record skips it
             await self.push(R.chunk_received(chunk.size))  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 
-from ..policy import chunking as chunking_policy
 from ..policy import dates
 from ..policy import replies as R
 from ..policy import session as limits_policy
@@ -20,8 +19,10 @@ from ..policy.session import SessionLimits
 from . import compat, translate
 from .chunking import Chunking
 from .connections import ConnectionTable
+from .data import DataCommand
 from .facts import ConnectionFacts, EndpointHandler, certificate_names, reverse_path
 from .recording import SessionRecording
+from .timers import SessionTimers
 from .xclient import XclientCommand
 
 
@@ -29,7 +30,7 @@ class _ChallengeLineTooLong(Exception):
     """The answer to an AUTH challenge was longer than any line the lab reads."""
 
 
-class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
+class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCommand, SMTP):
     """One SMTP connection to a lab endpoint."""
 
     # RFC 4954 §4: an AUTH command line (an XOAUTH2 token) may be up to 12,288 octets.
@@ -84,6 +85,7 @@ class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
             self.facts.peer_ip = str(peer[0])
             self.facts.client_ip = self.event_handler.default_client_ip()
             self._open_record(transport)
+            self._start_session_clock()
             refusal = self._connections.admit(self.facts.client_ip)
             if refusal is None:
                 self._counted_as = self.facts.client_ip
@@ -100,6 +102,7 @@ class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
+            self._stop_clocks()
             self._close_record()
             if self._counted_as is not None:
                 self._connections.release(self._counted_as)
@@ -121,6 +124,7 @@ class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
         # ConnectionInactivityTimeout counts silence: any byte (a slow DATA upload too) restarts it.
         if self.transport is not None:
             self._reset_timeout()
+        self._count_upload(len(data))
         if self._first_bytes and not self.facts.tls_active:
             self._first_bytes = False
             # A TLS record header (handshake 0x16, version 3.x) as the very first bytes on a port that
@@ -133,15 +137,6 @@ class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
                 self._hang_up()
                 return
         super().data_received(data)
-
-    def _timeout_cb(self) -> None:
-        """Idle too long: Exchange's 451 4.7.0, then hang up (aiosmtpd would just close)."""
-        if self.transport is None:
-            return
-        if not self._hanging_up and not self._handshaking:
-            line = self._line(limits_policy.idle_timeout(self.limits).reply)
-            self._writer.write(line.encode("utf-8") + b"\r\n")
-        self._hang_up()
 
     def _hang_up(self) -> None:
         """Close, and stop reading now: what the client already sent is not processed any more.
@@ -314,20 +309,6 @@ class LabSMTP(SessionRecording, Chunking, XclientCommand, SMTP):
             if problem is not None:
                 return str(problem.reply)
         return await super()._call_handler_hook(command, *args)
-
-    async def smtp_DATA(self, arg: str) -> None:
-        if self._gate():
-            return await self.refuse_and_close(self._refusal)  # type: ignore[arg-type]
-        envelope, session = self.envelope, self.session
-        if envelope is not None and session is not None and session.host_name:
-            problem = chunking_policy.data_problem(
-                has_sender=bool(envelope.mail_from),
-                chunked=getattr(envelope, "lab_chunks", None) is not None,
-                binarymime=getattr(envelope, "lab_binarymime", False),
-            )
-            if problem is not None:
-                return await self.push(problem.reply)
-        await super().smtp_DATA(arg)  # its own replies: before EHLO, without a recipient, the data
 
     async def smtp_RSET(self, arg: str) -> None:
         if self._gate():

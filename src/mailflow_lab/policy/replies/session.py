@@ -127,6 +127,13 @@ TOO_MANY_CONNECTIONS = _r(
 )
 # Lab choice: Microsoft documents no command limit; the text follows Exchange's "Connection dropped due to".
 TOO_MANY_COMMANDS = _r(421, "4.4.2", "Connection dropped due to too many commands")
+# ConnectionTimeout, a session's total time (10 minutes on the default receive connector): Exchange's reply
+# as clients log it (servolutions.com, "421 4.4.1 Connection timed out" from Exchange 2007 on). Lab choice:
+# the same reply for a DATA or BDAT upload slower than the lab's minimum data rate (policy/session.py).
+CONNECTION_TIMED_OUT = _r(421, "4.4.1", "Connection timed out")
+# MaxHeaderSize, 256 KB on a receive connector: Exchange's wording (as in the hardening issue; Exchange's
+# SmtpResponse table), answered after the data like 552 5.3.4 for a message over SIZE.
+HEADER_TOO_BIG = _r(552, "5.3.4", "Header size exceeds fixed maximum size")
 # RFC 3207 §4 wording, for a server that offers no STARTTLS (Fabrikam's).
 TLS_NOT_AVAILABLE = _r(454, "4.7.0", "TLS not available due to temporary reason")
 
