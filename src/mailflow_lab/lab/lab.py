@@ -38,6 +38,9 @@ from ..world.model import World
 from .endpoints import LEGACY_SUBMISSION, MX, SUBMISSION, Endpoint, endpoint_plan
 from .tlsmaterial import ClientCert, LabCA
 
+# Client certificates a lab keeps, one per domain asked for (oldest dropped first): a lesson uses a few.
+CLIENT_CERT_CACHE_SIZE = 64
+
 # Labs still running, stopped when the interpreter exits (a notebook closed without lab.stop()).
 _RUNNING: weakref.WeakSet[Lab] = weakref.WeakSet()
 
@@ -237,6 +240,8 @@ class Lab:
     def client_certificate(self, domain: str) -> ClientCert:
         """A lab-issued certificate for a domain, as a relay device would present (cached per lab)."""
         if domain not in self._client_certs:
+            if len(self._client_certs) >= CLIENT_CERT_CACHE_SIZE:
+                del self._client_certs[next(iter(self._client_certs))]
             self._client_certs[domain] = self.ca.client_certificate(domain, [domain])
         return self._client_certs[domain]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 
 import dns.exception
@@ -14,7 +13,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from .resolver import Answer, NameLike, RdType
+from .resolver import CACHE_SIZE, MAX_NEGATIVE_TTL, Answer, AnswerCache, NameLike, RdType
 
 # DNS Flag Day 2020: an EDNS UDP size that avoids IP fragmentation; larger answers come over TCP.
 EDNS_PAYLOAD = 1232
@@ -30,6 +29,7 @@ class LiveDNS:
         port: int = 53,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         # No nameservers: the system's configuration (/etc/resolv.conf, or the registry on Windows).
         resolver = dns.resolver.Resolver(configure=nameservers is None)
@@ -40,7 +40,7 @@ class LiveDNS:
         resolver.timeout = min(resolver.timeout, timeout)
         resolver.use_edns(0, 0, EDNS_PAYLOAD)
         self._resolver = resolver
-        self._cache: dict[tuple[dns.name.Name, RdType], tuple[float, Answer]] = {}
+        self._cache = AnswerCache(cache_size)  # bounded LRU, each answer kept for its TTL
         self._lock = threading.Lock()
         self.queries = 0  # lookups that missed the cache, as LabDNS counts them
 
@@ -58,19 +58,22 @@ class LiveDNS:
         key = (qname, kind)
         with self._lock:
             cached = self._cache.get(key)
-            if cached is not None and cached[0] > time.monotonic():
-                return cached[1]
+            if cached is not None:
+                return cached
             self.queries += 1
         answer, ttl = self._lookup(qname, kind)
-        if ttl > 0:
-            with self._lock:
-                self._cache[key] = (time.monotonic() + ttl, answer)
+        if answer.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):  # REFUSED, SERVFAIL: never kept
+            self._cache.put(key, answer, ttl if answer.rrset is not None else min(ttl, MAX_NEGATIVE_TTL))
         return answer
+
+    @property
+    def cached_answers(self) -> int:
+        return len(self._cache)
 
     def clear_cache(self) -> None:
         """Forget every answer, e.g. after changing a record at the DNS host."""
         with self._lock:
-            self._cache.clear()
+            self._cache.flush()
 
     def _lookup(self, qname: dns.name.Name, kind: RdType) -> tuple[Answer, int]:
         """The answer and how long it may be cached (0: not at all, as for failures)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
+import dns.resolver
 import dns.rrset
 import dns.zone
 
@@ -21,6 +23,11 @@ from .zones import txt_zone_value, zone_from_file, zone_from_text
 
 # RFC 1034 §3.6.2 does not fix a limit; resolvers such as BIND stop around 16. The lab stops at 8.
 MAX_CNAME_CHAIN = 8
+# Answers the lab keeps (LRU): a lab world asks for a few hundred names, so 4096 holds every working set
+# with room while random names (issue 18: 100,000 of them took 70 MB) can no longer grow memory.
+CACHE_SIZE = 4096
+# RFC 2308 §5: a negative answer lives min(SOA TTL, SOA MINIMUM); capped as BIND's max-ncache-ttl is.
+MAX_NEGATIVE_TTL = 3600
 
 RdType = dns.rdatatype.RdataType
 NameLike = str | dns.name.Name
@@ -51,6 +58,51 @@ class Answer:
         return self.rrset.name if self.rrset is not None else self.qname
 
 
+@dataclass(frozen=True)
+class _Cached:
+    answer: Answer
+    expiration: float  # time.time(), as dns.resolver.LRUCache compares it
+
+
+class AnswerCache:
+    """Bounded LRU of answers, each dropped at its TTL (dnspython's LRUCache under a typed face)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        if size < 1:
+            raise ValueError(f"a cache holds at least one answer, not {size}")
+        self._lru = dns.resolver.LRUCache(size)
+
+    def get(self, key: tuple[dns.name.Name, RdType]) -> Answer | None:
+        found: _Cached | None = self._lru.get((*key, dns.rdataclass.IN))  # type: ignore[assignment]
+        return found.answer if found is not None else None
+
+    def put(self, key: tuple[dns.name.Name, RdType], answer: Answer, ttl: int) -> None:
+        """Keep an answer for ttl seconds; 0 or less: not at all."""
+        if ttl > 0:
+            entry = _Cached(answer, time.time() + ttl)
+            self._lru.put((*key, dns.rdataclass.IN), entry)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        self._lru.flush()
+
+    def __len__(self) -> int:
+        with self._lru.lock:
+            return len(self._lru.data)
+
+
+def cache_ttl(answer: Answer) -> int:
+    """How long an answer may be kept: its records' minimum TTL, RFC 2308 for negatives, 0 for failures.
+
+    REFUSED and SERVFAIL are never kept, nor a negative answer without an SOA (RFC 2308 §5).
+    """
+    if answer.rrset is not None:
+        return min(r.ttl for r in answer.rrsets)
+    if answer.rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN) or answer.authority is None:
+        return 0
+    soa = answer.authority
+    return min([soa.ttl, MAX_NEGATIVE_TTL, *(r.minimum for r in soa), *(r.ttl for r in answer.chain)])
+
+
 @dataclass
 class _Failing:
     names: set[dns.name.Name] = field(default_factory=set)
@@ -59,9 +111,9 @@ class _Failing:
 class LabDNS:
     """Authoritative resolver over the lab zones, safe to share between threads."""
 
-    def __init__(self, zones: Iterable[dns.zone.Zone] = ()) -> None:
+    def __init__(self, zones: Iterable[dns.zone.Zone] = (), *, cache_size: int = CACHE_SIZE) -> None:
         self._zones: list[dns.zone.Zone] = []
-        self._cache: dict[tuple[dns.name.Name, RdType], Answer] = {}
+        self._cache = AnswerCache(cache_size)
         self._failing = _Failing()
         self._lock = threading.RLock()
         self.queries = 0  # lookups that missed the cache, for the curious and for benchmarks
@@ -85,7 +137,7 @@ class LabDNS:
             self._zones.append(zone)
             # Longest origin first, so the most specific zone answers.
             self._zones.sort(key=lambda z: len(z.origin), reverse=True)
-            self._cache.clear()
+            self._cache.flush()
 
     @property
     def origins(self) -> list[str]:
@@ -111,7 +163,7 @@ class LabDNS:
                 )
             with zone.writer() as txn:
                 txn.replace(qname, rdataset)
-            self._cache.clear()
+            self._cache.flush()
 
     def set_txt(self, name: NameLike, values: Iterable[str], ttl: int = 3600) -> None:
         """Publish TXT records given as plain text; long values are split into 255-octet strings."""
@@ -133,13 +185,13 @@ class LabDNS:
                     txn.delete(qname)
                 else:
                     txn.delete(qname, dns.rdatatype.from_text(rdtype))
-            self._cache.clear()
+            self._cache.flush()
 
     def fail(self, name: NameLike, failing: bool = True) -> None:
         """Make lookups of a name answer SERVFAIL (a broken DNS server), or heal it."""
         with self._lock:
             (self._failing.names.add if failing else self._failing.names.discard)(_name(name))
-            self._cache.clear()
+            self._cache.flush()
 
     def _zone_or_error(self, qname: dns.name.Name) -> dns.zone.Zone:
         zone = self.zone_for(qname)
@@ -154,13 +206,19 @@ class LabDNS:
         kind = dns.rdatatype.from_text(rdtype) if isinstance(rdtype, str) else rdtype
         key = (qname, kind)
         with self._lock:
-            if follow_cname and key in self._cache:
-                return self._cache[key]
+            cached = self._cache.get(key) if follow_cname else None
+            if cached is not None:
+                return cached
             self.queries += 1
             answer = self._resolve(qname, kind, follow_cname)
             if follow_cname:
-                self._cache[key] = answer
+                self._cache.put(key, answer, cache_ttl(answer))
             return answer
+
+    @property
+    def cached_answers(self) -> int:
+        """How many answers the cache holds now (expired ones linger until looked up or pushed out)."""
+        return len(self._cache)
 
     def _resolve(self, qname: dns.name.Name, kind: RdType, follow_cname: bool) -> Answer:
         chain: list[dns.rrset.RRset] = []

@@ -11,7 +11,7 @@ import dns.exception
 import dns.name
 import dns.zone
 
-from ..world.datafile import LabDataError
+from ..world.datafile import MAX_ZONE_BYTES, LabDataError, read_capped
 
 DEFAULT_TTL = 3600
 TXT_STRING_MAX = 255  # octets in one TXT character-string (RFC 1035 §3.3.14)
@@ -66,14 +66,13 @@ def _first_bad_line(text: str, parse: Callable[[str], object]) -> int:
 
 
 def zone_from_file(path: Path, origin: str | None = None) -> dns.zone.Zone:
-    """Read a zone file; its origin is `$ORIGIN`, else the given one, else the file name (x.com.zone)."""
+    """Read a zone file of at most MAX_ZONE_BYTES; its origin is `$ORIGIN`, else the given one, else the
+    file name (x.com.zone)."""
     if origin is None:
         stem = path.name.removesuffix(".zone")
         origin = stem if stem.endswith(".") else stem + "."
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LabDataError(path, "", f"cannot be read ({exc.strerror or exc})") from None
+        text = read_capped(path, MAX_ZONE_BYTES).decode("utf-8")  # refused before parsing when too big
     except UnicodeDecodeError as exc:
         raise LabDataError(path, "", f"is not UTF-8 text (byte {exc.start} cannot be read)") from None
     return copy_zone(_parsed_file(text, origin, str(path)))

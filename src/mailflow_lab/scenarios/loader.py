@@ -8,8 +8,8 @@ from typing import Any
 
 from ..policy.sharing import Viewer
 from ..world.datafile import LabDataError, Table, load_toml, parse_domain, parse_email, parse_ip
-from ..world.loader import data_dir
 from ..world.model import ANONYMOUS
+from ..world.paths import confined_path, data_dir
 from .model import (
     ACCESS_LEVELS,
     MECHANISMS,
@@ -82,7 +82,9 @@ def load_scenario_file(name_or_path: str | Path) -> Scenario:
     world_text = top.str("world", "contoso")
     world: str | Path = world_text
     if world_text.endswith(".toml"):
-        world = (path.parent / world_text).resolve()
+        world = confined_path(top, "world", world_text, owner="scenario")
+    elif not world_text.replace("-", "").replace("_", "").isalnum():
+        raise top.error("world", f"expected a world name such as contoso or a .toml file, got {world_text!r}")
     is_calendar = top.has("calendar")
     for key in ("device", "message"):
         if is_calendar and top.has(key):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import stat
+import string
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +14,12 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _MISSING = object()
+
+# Size caps, checked before a file is parsed, so a huge or endless file is refused at once instead of
+# hanging the loader. The shipped files are a few kilobytes; each cap leaves room for far bigger labs.
+MAX_TOML_BYTES = 1024 * 1024  # a world or scenario file (1 MiB)
+MAX_ZONE_BYTES = 256 * 1024  # a zone file (256 KiB, some 10,000 records; dnspython reads ~300 KB/s)
+MAX_KEY_BYTES = 64 * 1024  # a DKIM private key (64 KiB; an RSA-4096 PEM is about 3.3 KB)
 
 
 class LabDataError(ValueError):
@@ -23,12 +32,48 @@ class LabDataError(ValueError):
         super().__init__(f"{self.file}: {where}: {problem}" if where else f"{self.file}: {problem}")
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax error becomes a LabDataError naming the line."""
+def size_text(size: int) -> str:
+    """1048576 -> "1 MiB", 65536 -> "64 KiB", 1500 -> "1,500 bytes"."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size:,} bytes"
+
+
+def read_capped(
+    path: Path, cap: int, file: str | Path | None = None, where: str = "", what: str = ""
+) -> bytes:
+    """The bytes of a regular file of at most `cap` bytes, checked with stat before and by a bounded read.
+
+    A mistake is a LabDataError naming `file` and `where` (the data file and key that named `path`),
+    or the path itself; `what` ("key file") starts the problem when `file` is another file.
+    """
+    owner = path if file is None else file
+    label = f"{what} {path} " if file is not None else ""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise LabDataError(owner, where, f"{label}is not a regular file")
+        if info.st_size > cap:
+            raise LabDataError(owner, where, f"{label}is {_too_big(info.st_size, cap)}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(cap + 1)
     except OSError as exc:
-        raise LabDataError(path, "", f"cannot be read ({exc.strerror or exc})") from None
+        raise LabDataError(owner, where, f"{label}cannot be read ({exc.strerror or exc})") from None
+    if len(data) > cap:  # grew since stat
+        raise LabDataError(owner, where, f"{label}is {_too_big(len(data), cap)}")
+    return data
+
+
+def _too_big(size: int, cap: int) -> str:
+    return f"{size:,} bytes, over the {size_text(cap)} limit for this kind of file"
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file of at most MAX_TOML_BYTES; a syntax error becomes a LabDataError naming the line."""
+    try:
+        text = read_capped(path, MAX_TOML_BYTES).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LabDataError(path, "", f"is not UTF-8 text (byte {exc.start} cannot be read)") from None
     try:
@@ -164,12 +209,28 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text.strip(), strict=True)
 
 
+# RFC 5322 atext, less "/": a local part names a mailbox folder, so no path separator gets in.
+_LOCAL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-=?^_`{|}~.")
+
+
 def parse_email(text: str) -> str:
-    """A plain addr-spec local@domain, lower-cased domain; ValueError otherwise."""
+    """A plain addr-spec local@domain (dot-atom local part), lower-cased domain; ValueError otherwise."""
     local, at, domain = text.strip().rpartition("@")
-    if not at or not local or not parse_domain_ok(domain) or any(c in local for c in " <>,;"):
+    if not at or not local_part_ok(local) or not parse_domain_ok(domain) or "*" in domain:
         raise ValueError(text)
     return f"{local}@{domain.lower()}"
+
+
+def local_part_ok(local: str) -> bool:
+    """RFC 5321 dot-atom: at most 64 characters, no leading, trailing or doubled dot, no '/', '\\',
+    space, control or quoting character (letters beyond ASCII are allowed, as SMTPUTF8 does)."""
+    return (
+        0 < len(local) <= 64
+        and not local.startswith(".")
+        and not local.endswith(".")
+        and ".." not in local
+        and all(c in _LOCAL_CHARACTERS or (ord(c) > 127 and c.isalnum()) for c in local)
+    )
 
 
 def parse_domain(text: str) -> str:
@@ -182,9 +243,15 @@ def parse_domain(text: str) -> str:
 
 def parse_domain_ok(name: str) -> bool:
     labels = name.rstrip(".").split(".")
-    return len(labels) >= 2 and all(
-        0 < len(label) < 64 and all(c.isalnum() or c in "-_*" for c in label) and not label.startswith("-")
-        for label in labels
+    return (
+        len(name) <= 253
+        and len(labels) >= 2
+        and all(
+            0 < len(label) < 64
+            and all(c.isalnum() or c in "-_*" for c in label)
+            and not label.startswith("-")
+            for label in labels
+        )
     )
 
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from .checks import check_world
 from .datafile import (
+    MAX_ZONE_BYTES,
     Table,
     load_toml,
     parse_domain,
     parse_email,
     parse_ip,
     parse_network,
+    read_capped,
 )
 from .model import (
     ANONYMOUS,
@@ -35,6 +37,7 @@ from .model import (
     World,
     default_sharing_policies,
 )
+from .paths import DATA_DIR_NAME, check_dkim_key, confined_path, data_dir
 from .rules import (
     FREE_BUSY_ACCESS_LEVELS,
     MAIL_TIPS_ACCESS_LEVELS,
@@ -42,21 +45,13 @@ from .rules import (
     parse_sharing_domain,
 )
 
-DATA_DIR_NAME = "data"
+__all__ = ["DATA_DIR_NAME", "DEFAULT_WORLD", "data_dir", "load_world", "world_path"]
 DEFAULT_WORLD = "contoso"
 
 _IP = "an IPv4 or IPv6 address such as 203.0.113.10"
 _CIDR = "an address range in CIDR form such as 203.0.113.0/24 (host bits zero)"
 _EMAIL = "an email address such as alex@contoso.com"
 _DOMAIN = "a domain name such as contoso.com"
-
-
-def data_dir() -> Path:
-    """The kit's data folder: packaged inside an installed wheel, or the repository's data/."""
-    packaged = Path(__file__).resolve().parent.parent / DATA_DIR_NAME
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / DATA_DIR_NAME
 
 
 def world_path(name_or_path: str | Path = DEFAULT_WORLD) -> Path:
@@ -77,8 +72,8 @@ def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> World:
     top = Table(path, load_toml(path))
     name = top.str("name", path.stem)
     description = top.str("description", "")
-    zone_files = [_relative(path, text) for text in top.str_list("zones", [])]
-    tenant = _tenant(top.table("tenant"), path)
+    zone_files = _zone_files(top)
+    tenant = _tenant(top.table("tenant"))
     network = _network(top.table("network"))
     outside = [_outside(t) for t in top.tables("outside")]
     devices = [_device(t) for t in top.tables("devices")]
@@ -91,18 +86,23 @@ def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> World:
     return world
 
 
-def _relative(world_file: Path, text: str) -> Path:
-    return (world_file.parent / text).resolve()
+def _zone_files(top: Table) -> list[Path]:
+    """Each zone file confined to the world's folders; one over MAX_ZONE_BYTES is refused before parsing."""
+    paths = [confined_path(top, f"zones[{i}]", text) for i, text in enumerate(top.str_list("zones", []))]
+    for index, zone in enumerate(paths):
+        if zone.is_file() and zone.stat().st_size > MAX_ZONE_BYTES:
+            read_capped(zone, MAX_ZONE_BYTES, top.file, f"zones[{index}]", "zone file")
+    return paths
 
 
-def _tenant(t: Table, path: Path) -> Tenant:
+def _tenant(t: Table) -> Tenant:
     name = t.str("name")
     initial_domain = t.parsed("initial_domain", parse_domain, _DOMAIN)
     domains = [_accepted_domain(d) for d in t.tables("accepted_domains")]
     settings = _settings(t.table("settings", required=False))
     mailboxes = [_mailbox(m) for m in t.tables("mailboxes")]
     connectors = [_connector(c) for c in t.tables("inbound_connectors")]
-    dkim = [_dkim(d, path) for d in t.tables("dkim")]
+    dkim = [_dkim(d) for d in t.tables("dkim")]
     # Left out: the Default Sharing Policy every Exchange Online tenant has.
     policies = [_sharing_policy(p) for p in t.tables("sharing_policies")] if t.has("sharing_policies") else []
     relationships = [_relationship(r) for r in t.tables("organization_relationships")]
@@ -293,13 +293,14 @@ def _filter(t: Table) -> MailFilter:
     return mail_filter
 
 
-def _dkim(t: Table, path: Path) -> DkimSigningConfig:
+def _dkim(t: Table) -> DkimSigningConfig:
     keys_table = t.table("keys", required=False)
     keys: dict[str, Path] = {}
     for selector in keys_table.keys():  # every key of this table is a selector name
-        key_path = _relative(path, keys_table.str(selector))
-        if not key_path.is_file():
+        key_path = confined_path(keys_table, selector, keys_table.str(selector))
+        if not key_path.exists():
             raise keys_table.error(selector, f"key file {key_path} does not exist")
+        check_dkim_key(keys_table, selector, key_path)
         keys[selector] = key_path
     keys_table.done()
     config = DkimSigningConfig(
