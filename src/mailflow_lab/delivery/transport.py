@@ -7,6 +7,7 @@ Mechanics only: which folder, which status, which words and which key are the de
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from ..auth.verdicts import author_domain
 from ..policy import delivery as policy
 from ..policy import ndr as ndr_policy
 from ..policy import replies as R
+from ..policy import rollback
 from ..policy import session as session_policy
 from ..policy.antispam import Verdict
 from ..store.runtime import Deferred, LabRuntime
@@ -110,14 +112,29 @@ class Transport:
     def submit(self, incoming: Incoming, login: str, delay_minutes: int = 0) -> str:
         """An authenticated message: Sent Items copy, then each recipient delivered, relayed or deferred."""
         incoming = replace(incoming, recipients=policy.distinct_recipients(incoming.recipients))
-        with self.runtime.trace.batched():  # its trace lines synced once, before the endpoint says 250
-            return self._submit(incoming, login, delay_minutes)
+        return self._whole(incoming, lambda trace_id: self._submit(incoming, login, delay_minutes, trace_id))
 
-    def _submit(self, incoming: Incoming, login: str, delay_minutes: int) -> str:
+    def _whole(self, incoming: Incoming, work: Callable[[str], str]) -> str:
+        """One message taken in all or nothing: its trace lines synced once, before the endpoint says 250;
+        if it fails half-way (the endpoint answers 451), every file written for it is taken back and its
+        trace rows say so (policy/rollback.py), so the client's retry leaves one copy, not two."""
+        trace_id = new_trace_id()
+        with self.runtime.store.recording() as written, self.runtime.trace.batched():
+            try:
+                return work(trace_id)
+            except BaseException:
+                self.runtime.store.discard(written)
+                for recipient in incoming.recipients:
+                    record = self.runtime.trace.get(trace_id, recipient)
+                    events = [e.event for e in record.events] if record is not None else []
+                    if record is not None and rollback.taken_back(record.status, events):
+                        self._step(trace_id, recipient, rollback.abandoned())
+                raise
+
+    def _submit(self, incoming: Incoming, login: str, delay_minutes: int, trace_id: str) -> str:
         runtime = self.runtime
         now = runtime.clock.now()
         content, message_id = prepare(incoming.content, incoming, now, policy.submission_stamp())
-        trace_id = new_trace_id()
         if policy.keeps_sent_copy():
             runtime.store.deliver(login, policy.SENT_ITEMS, content)
         submitted = policy.submitted(login)
@@ -272,16 +289,19 @@ class Transport:
     ) -> str:
         """Anonymous mail accepted at the MX (connector relay, direct send, inbound), filed by the verdict."""
         incoming = replace(incoming, recipients=policy.distinct_recipients(incoming.recipients))
-        with self.runtime.trace.batched():  # its trace lines synced once, before the endpoint says 250
-            return self._inbound(incoming, verdict, stamp, connector)
+        return self._whole(incoming, lambda trace: self._inbound(incoming, verdict, stamp, connector, trace))
 
     def _inbound(
-        self, incoming: Incoming, verdict: Verdict, stamp: list[tuple[str, str]], connector: str | None
+        self,
+        incoming: Incoming,
+        verdict: Verdict,
+        stamp: list[tuple[str, str]],
+        connector: str | None,
+        trace_id: str,
     ) -> str:
         runtime = self.runtime
         now = runtime.clock.now()
         content, message_id = prepare(incoming.content, incoming, now, stamp)
-        trace_id = new_trace_id()
         internal, external = policy.split_recipients(runtime.world.tenant, incoming.recipients)
         for recipient in incoming.recipients:
             record = self._record(

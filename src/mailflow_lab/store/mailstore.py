@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import mailbox
 import os
 import re
 import threading
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -79,6 +81,7 @@ class MailStore:
         self._counter = itertools.count()
         self._sequence: dict[tuple[Path, str], int] = {}  # delivery order of keys written by this store
         self._ready: set[Path] = set()  # Maildirs known to exist, their directory entries synced
+        self._journal = threading.local()  # per thread: what the transaction being written has written
 
     # -- paths ---------------------------------------------------------------------------------
 
@@ -135,12 +138,37 @@ class MailStore:
                     if attempt == _ADD_ATTEMPTS - 1:
                         raise
             self._sequence[(path, key)] = next(self._counter)
+        written: list[tuple[Path, str]] | None = getattr(self._journal, "written", None)
+        if written is not None:
+            written.append((path, key))
         # The stdlib syncs the file (its data and inode) before linking it into new/; syncing new/
         # makes that link durable, so the message survives a crash once we return (and SMTP says 250).
         # The linked name is the same inode: syncing the file again would only cost time. Outside the
         # lock, so deliveries running at once share the file system's journal commits.
         _fsync_dir(path / "new")
         return key
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[tuple[Path, str]]]:
+        """Every message this thread writes inside the block, as (Maildir, key), so that discard() can take
+        a transaction's files back when it fails half-way."""
+        written: list[tuple[Path, str]] = []
+        self._journal.written = written
+        try:
+            yield written
+        finally:
+            self._journal.written = None
+
+    def discard(self, written: list[tuple[Path, str]]) -> None:
+        """Remove messages this store wrote (recording()), each removal synced."""
+        for path, key in written:
+            with self._lock:
+                try:
+                    mailbox.Maildir(path, factory=None, create=False).remove(key)
+                except (KeyError, FileNotFoundError):
+                    pass
+                self._sequence.pop((path, key), None)
+            _fsync_dir(path / "new")
 
     def deliver(self, address: str, folder: str, message: bytes) -> str:
         """File a raw message into ``address``'s ``folder`` (made on first use); returns the Maildir key."""
