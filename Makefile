@@ -35,6 +35,12 @@ test: lint unit notebooks
 
 # The lab next to its building blocks (bare aiosmtpd, Postfix's smtp-sink when installed), measured
 # side by side on loopback: prints a table and writes bench/results.json. About four minutes.
+# Ten minutes of mixed hostile and normal traffic against `mailflow-lab serve` (issue 18): every 250'd
+# message on disk, nothing forged, no internal error, RSS sampled. Writes bench/soak.json.
+.PHONY: soak
+soak: venv
+	$(BIN)/python -m bench.soak --seconds 600 --out bench/soak.json
+
 .PHONY: bench
 bench: venv
 	$(BIN)/python -m bench.run --out bench/results.json

@@ -182,6 +182,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"devices: point them here, then: mailflow-lab report --state {state}", flush=True)
         print("ready; Ctrl-C to stop", flush=True)
         stop.wait()
+        for error in lab.runtime.errors:  # what a handler answered 451 4.7.0 for: the lab's own faults
+            print(f"internal error: {error}", file=sys.stderr, flush=True)
     print("mailflow-lab: stopped", flush=True)
     return 0
 
