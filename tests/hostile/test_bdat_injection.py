@@ -9,6 +9,7 @@ right after a chunk (which are commands, and must be read exactly where the chun
 
 from __future__ import annotations
 
+import random
 import socket
 
 import pytest
@@ -188,4 +189,27 @@ def test_commands_pipelined_after_a_chunk_are_read_exactly_where_it_ends(lab: La
     ]
     [stored] = [m for m in stored_messages(lab) if m.mailbox == "alex@contoso.com"]
     assert stored.subject == "pipelined-after"
+    nothing_forged(lab)
+
+
+@pytest.mark.fuzz
+def test_random_chunkings_of_a_message_full_of_commands_deliver_it_whole_and_only_it(lab: Lab) -> None:
+    rng = random.Random(18)
+    for round_ in range(200):
+        subject = f"fuzz-{round_}"
+        content = head(subject) + b"".join(
+            rng.choice([FORGED, b"QUIT\r\n", b".\r\n", b"x" * 50]) for _ in range(20)
+        )
+        cuts = sorted(rng.sample(range(1, len(content)), rng.randrange(0, 6)))
+        pieces = [content[a:b] for a, b in zip([0, *cuts], [*cuts, len(content)], strict=True)]
+        with transaction(lab, (MX, 25)) as wire:
+            batch = b"".join(
+                f"BDAT {len(p)}{' LAST' if i == len(pieces) - 1 else ''}\r\n".encode() + p
+                for i, p in enumerate(pieces)
+            )
+            wire.send(batch + b"QUIT\r\n")
+            replies = [wire.last() for _ in range(len(pieces) + 1)]
+        assert replies[-2].startswith("250 2.6.0") and replies[-1].startswith("221 "), replies
+        [stored] = [m for m in stored_messages(lab) if m.subject == subject]
+        assert stored.raw.endswith(content[content.index(b"\r\n\r\n") + 4 :])
     nothing_forged(lab)
