@@ -27,9 +27,12 @@ lint: venv
 unit: venv
 	$(BIN)/python -m pytest
 
-# Every notebook top to bottom on a fresh kernel, exercises run with their solutions.
+# Every notebook top to bottom on a fresh kernel, twice: exercises run with their solutions (every check
+# must pass), then as a learner first meets them, left as `...` (no cell may fail).
 notebooks: venv
 	MAILFLOW_LAB_SOLUTIONS=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
+	MAILFLOW_LAB_SOLUTIONS=0 MAILFLOW_LAB_PROGRESS=$(CURDIR)/.venv/learner-progress.json MPLBACKEND=Agg \
+		$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
 
 test: lint unit notebooks
 
