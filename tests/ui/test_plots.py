@@ -66,6 +66,16 @@ def test_31_messages_in_one_minute_are_30_delivered_and_1_delayed() -> None:
     assert "limit: 30 messages per minute" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
+def test_forty_at_once_show_the_ten_carried_into_the_next_minute() -> None:
+    """Notebook 02's burst: 40 sent in one frozen minute, 10 held, delivered when the clock moves on."""
+    events = [*burst(30, "delivered", spacing=0), *burst(10, "delayed", spacing=0)]
+    events += burst(10, "delivered", at=START + timedelta(minutes=1), spacing=0)
+    fig = plots.throttling_timeline(events)
+    assert bars(fig) == {"delivered": [30, 10], "delayed": [10, 0], "refused": [0, 0]}
+    (ax,) = fig.axes
+    assert ax.get_xlim()[0] < 0 < 1 < ax.get_xlim()[1]  # both minutes on the axis
+
+
 def test_minutes_count_from_the_first_event_and_gaps_are_zero() -> None:
     # 09:00:30 + 59 s is still minute 0; +60 s is minute 1; nothing in minute 2; one refusal in minute 3.
     events = [
