@@ -33,7 +33,8 @@ from .base import WidgetView
 if TYPE_CHECKING:
     from ..lab.lab import Lab
 
-WHAT_IF_POLICY = "What-if sharing policy"
+WHAT_IF_POLICY = "What-if sharing policy"  # no longer shown: kept for code that imported it
+AS_SET_HERE = "(as set in this widget)"
 NOT_ALLOWED = "(no calendar sharing)"
 NOT_SHARED = "(not shared)"
 
@@ -227,8 +228,10 @@ class SharingExplorer(WidgetView):
         kept = [a for a in domains.get(key, []) if a not in ACTION_ACCESS]
         chosen = [] if self.policy_action.value == NOT_ALLOWED else [self.policy_action.value]
         domains[key] = [*chosen, *kept]
-        tenant.sharing_policies.append(SharingPolicy(WHAT_IF_POLICY, domains))
-        owner.sharing_policy = WHAT_IF_POLICY
+        # Named after the policy it stands for, so the explanation reads as the learner's own set-up.
+        name = f"{policy.name if policy is not None else 'Default Sharing Policy'} {AS_SET_HERE}"
+        tenant.sharing_policies.append(SharingPolicy(name, domains))
+        owner.sharing_policy = name
         if viewer.kind != "organisation":
             shared_key = ANONYMOUS if viewer.kind == "anonymous" else viewer.address
             owner.calendar_shared_with.pop(shared_key, None)
@@ -241,7 +244,7 @@ class SharingExplorer(WidgetView):
             ]
             tenant.organization_relationships.append(
                 OrganizationRelationship(
-                    "What-if relationship",
+                    f"Relationship with {viewer.domain} {AS_SET_HERE}",
                     [viewer.domain],
                     free_busy_access_enabled=self.free_busy_enabled.value,
                     free_busy_access_level=self.free_busy_level.value,
@@ -268,8 +271,8 @@ class SharingExplorer(WidgetView):
             f"</b> of {html.escape(view.owner)}'s calendar.</p>"
         )
         routes = "".join(
-            f"<li><b>{html.escape(r.mechanism)}</b>: {WHAT_IS_SEEN[r.access]}. {html.escape(r.why)} "
-            f"<small>({html.escape(r.rule)})</small></li>"
+            f'<li title="rule: {html.escape(r.rule)}" data-rule="{html.escape(r.rule)}">'
+            f"<b>{html.escape(r.mechanism)}</b>: {WHAT_IS_SEEN[r.access]}. {html.escape(r.why)}</li>"
             for r in view.routes
         )
         if not shown:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..store.trace import TraceRecord, format_received
+from .base import STOPPED_HTML, lab_stopped
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
@@ -35,7 +36,8 @@ def _status(status: str) -> str:
 
 def _trace_row(record: TraceRecord) -> str:
     events = "".join(
-        f"<div>{_e(format_received(e.date))} <b>{_e(e.event)}</b> {_e(e.detail)} <i>({_e(e.rule)})</i></div>"
+        f'<div title="rule: {_e(e.rule)}" data-rule="{_e(e.rule)}">{_e(format_received(e.date))} '
+        f"<b>{_e(e.event)}</b> {_e(e.detail)}</div>"
         for e in record.events
     )
     details = (
@@ -82,6 +84,9 @@ class TraceTable(widgets.HTML):
         self.refresh()
 
     def refresh(self) -> None:
+        if lab_stopped(self.lab):
+            self.value = STOPPED_HTML
+            return
         self.value = trace_html(self.lab.message_trace(**self.filters))
 
 

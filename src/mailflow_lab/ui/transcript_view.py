@@ -27,10 +27,10 @@ def _reply_of(texts: list[str]) -> Reply:
 
 def _explanation_html(found: Explanation, colour: str = "#f0a000") -> str:
     return (
-        f'<div class="mfl-explain" style="margin:2px 0 8px 4.5em;padding:4px 8px;background:#fff8e1;'
+        f'<div class="mfl-explain" title="rule: {_e(found.rule)}" data-rule="{_e(found.rule)}" '
+        f'style="margin:2px 0 8px 4.5em;padding:4px 8px;background:#fff8e1;'
         f'border-left:4px solid {colour};font-family:sans-serif;white-space:normal">'
-        f"<b>{_e(found.step)}</b>: {_e(found.headline)}<br><b>Fix:</b> <code>{_e(found.fix)}</code>"
-        f' <span style="color:#777">({_e(found.rule)})</span></div>'
+        f"<b>{_e(found.step)}</b>: {_e(found.headline)}<br><b>Fix:</b> <code>{_e(found.fix)}</code></div>"
     )
 
 
