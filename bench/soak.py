@@ -43,7 +43,8 @@ FORGED = (
 class Soak:
     """One run: the server process, its endpoints, and what the clients saw."""
 
-    def __init__(self, seconds: float, state: Path) -> None:
+    def __init__(self, seconds: float, state: Path, mix: str = "both") -> None:
+        self.mix = mix
         self.deadline = time.monotonic() + seconds
         self.state = state
         command = [sys.executable, "-m", "mailflow_lab", "serve", "--state", str(state)]
@@ -205,9 +206,12 @@ class Soak:
     def run(self) -> dict[str, Any]:
         normal = [self.submit, self.direct_send]
         hostile = [self.garbage, self.forged_bdat, self.big_header, self.half_close, self.wrong_password]
-        threads = [threading.Thread(target=self.worker, args=(normal,)) for _ in range(3)]
-        threads += [threading.Thread(target=self.worker, args=(hostile,)) for _ in range(3)]
-        threads += [threading.Thread(target=self.worker, args=([self.drip],)) for _ in range(2)]
+        threads = []
+        if self.mix in ("both", "normal"):
+            threads += [threading.Thread(target=self.worker, args=(normal,)) for _ in range(3)]
+        if self.mix in ("both", "hostile"):
+            threads += [threading.Thread(target=self.worker, args=(hostile,)) for _ in range(3)]
+            threads += [threading.Thread(target=self.worker, args=([self.drip],)) for _ in range(2)]
         threads.append(threading.Thread(target=self.sample_rss))
         started = time.monotonic()
         for thread in threads:
@@ -222,6 +226,7 @@ class Soak:
         lost = [mid for mid in self.acknowledged if mid not in stored]
         half = len(self.rss_kb) // 2
         return {
+            "mix": self.mix,
             "seconds": round(elapsed, 1),
             "acknowledged": len(self.acknowledged),
             "lost": lost,
@@ -265,9 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--mix", choices=("both", "hostile", "normal"), default="both", help="which traffic (default: both)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mailflow-soak-") as tmp:
-        result = Soak(args.seconds, Path(tmp) / "state").run()
+        result = Soak(args.seconds, Path(tmp) / "state", args.mix).run()
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
