@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint unit notebooks venv clean
+.PHONY: lab reset-course test lint unit notebooks venv clean
+
+# The learner's working copy of the notebooks (ignored by git): learning never changes notebooks/.
+COURSE := my-course
+# JupyterLab refuses to run as root unless told (a container, a lab VM): tell it then.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +21,21 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
-lab: venv
-	$(BIN)/jupyter lab notebooks/00-start-here.ipynb
+lab: venv $(COURSE)
+	$(BIN)/jupyter lab $(ALLOW_ROOT) $(COURSE)/00-start-here.ipynb
+
+# Made once, from notebooks/; `make reset-course` makes it again.
+$(COURSE):
+	mkdir -p $(COURSE).tmp && cp notebooks/*.ipynb notebooks/README.md $(COURSE).tmp/ && mv $(COURSE).tmp $(COURSE)
+
+# A fresh copy of the course; the old one is moved aside (my-course.bak-<time>), never deleted.
+reset-course:
+	@if [ -d $(COURSE) ]; then \
+		backup=$(COURSE).bak-$$(date +%Y%m%d-%H%M%S); while [ -e $$backup ]; do backup=$$backup-1; done; \
+		mv $(COURSE) $$backup; \
+		echo "Your previous copy is in $$backup/"; \
+	fi
+	@$(MAKE) --no-print-directory $(COURSE)
 
 lint: venv
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -18,6 +18,7 @@ from ..admin.shell import run as run_powershell
 from ..client.device import Device, Outcome
 from ..delivery.transport import Transport
 from ..labdns.server import DNSServer
+from ..labdns.zones import zone_from_file
 from ..policy.delivery import outcome_of_status
 from ..policy.session import SessionLimits
 from ..policy.submission import SubmissionLimits
@@ -29,11 +30,11 @@ from ..smtp.submission import SubmissionHandler
 from ..store.mailstore import MailStore
 from ..store.runtime import LabRuntime
 from ..store.sessions import SESSIONS_FILE, SessionLog
-from ..store.statedir import make_owned_state_dir, open_state, remove_orphans
-from ..store.trace import TraceRecord
+from ..store.statedir import TRACE_FILE, make_owned_state_dir, open_state, release_state_dir, remove_orphans
+from ..store.trace import MessageTrace, TraceRecord
 from ..world.clock import LabClock
 from ..world.hosts import MX_WILDCARD, SUBMISSION_HOSTS, tenant_mx_host
-from ..world.loader import DEFAULT_WORLD
+from ..world.loader import DEFAULT_WORLD, load_world
 from ..world.model import World
 from .endpoints import LEGACY_SUBMISSION, MX, SUBMISSION, Endpoint, endpoint_plan
 from .tlsmaterial import ClientCert, LabCA
@@ -162,6 +163,26 @@ class Lab:
         self._servers.stop()
         if self._owns_state:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+            release_state_dir(self.state_dir)  # its lock, held while the lab ran (after: no orphan window)
+
+    def reset(self) -> None:
+        """Back to the world's starting state on the same ports: tenant settings, connectors and DNS zones
+        as loaded, mailboxes, quarantine and message trace emptied, sending counters and held mail gone."""
+        if self._stopped:
+            raise RuntimeError("the lab is stopped: start a new one with Lab.start()")
+        self.settle()
+        runtime = self.runtime
+        fresh = load_world(runtime.world.source or DEFAULT_WORLD)
+        with runtime.lock:
+            runtime.world.tenant = fresh.tenant
+            runtime.dns.replace_zones(zone_from_file(path) for path in fresh.zone_files)
+            runtime.store.clear()
+            (self.state_dir / TRACE_FILE).unlink(missing_ok=True)
+            runtime.trace = MessageTrace(self.state_dir / TRACE_FILE)
+            runtime.signed_in.clear()
+            runtime.submissions.clear()
+            runtime.deferred.clear()
+            runtime.save_tenant()
 
     def __enter__(self) -> Lab:
         return self

@@ -139,6 +139,14 @@ class LabDNS:
             self._zones.sort(key=lambda z: len(z.origin), reverse=True)
             self._cache.flush()
 
+    def replace_zones(self, zones: Iterable[dns.zone.Zone]) -> None:
+        """Serve these zones instead of those loaded (a lab reset): failing names healed, cache emptied."""
+        fresh = LabDNS(zones)
+        with self._lock:
+            self._zones = fresh._zones
+            self._failing.names.clear()
+            self._cache.flush()
+
     @property
     def origins(self) -> list[str]:
         return [z.origin.to_text() for z in self._zones]

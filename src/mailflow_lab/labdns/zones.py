@@ -9,6 +9,9 @@ from pathlib import Path
 
 import dns.exception
 import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import dns.zone
 
 from ..world.datafile import MAX_ZONE_BYTES, LabDataError, read_capped
@@ -30,6 +33,45 @@ def txt_zone_value(value: str, limit: int = TXT_STRING_MAX) -> str:
     return " ".join(
         '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"' for part in split_txt(value, limit)
     )
+
+
+# What each record type's value looks like, for a learner who typed one wrong.
+VALUE_EXAMPLES = {
+    "MX": "a preference and a host name, e.g. 0 contoso-com.mail.protection.outlook.com",
+    "CNAME": "one host name, e.g. autodiscover.outlook.com",
+    "NS": "one host name, e.g. ns1.contoso.com",
+    "A": "one IPv4 address, e.g. 203.0.113.10",
+    "AAAA": "one IPv6 address, e.g. 2001:db8::10",
+}
+
+
+def typed_value(rdtype: str, text: str, origin: str | dns.name.Name) -> str:
+    """A record value as a DNS host's web form takes it, in zone-file form with absolute names.
+
+    A name with a dot is absolute with or without its final dot (`0 contoso-com.mail.protection.outlook.com`,
+    as the Microsoft 365 admin center shows it); a single label, or `@`, is relative to the zone. A value
+    that is not a record of the type is a ValueError saying what one looks like.
+    """
+    zone = dns.name.from_text(origin) if isinstance(origin, str) else origin
+    kind = dns.rdatatype.from_text(rdtype)
+    try:
+        rdata = dns.rdata.from_text(dns.rdataclass.IN, kind, text, origin=None, relativize=False)
+    except (dns.exception.DNSException, ValueError) as exc:
+        example = VALUE_EXAMPLES.get(rdtype.upper())
+        raise ValueError(f"{text!r} is not a valid {rdtype} record: {example or exc}") from None
+    names = {}
+    for slot in rdata._get_all_slots():
+        value = getattr(rdata, slot, None)
+        if isinstance(value, dns.name.Name) and not value.is_absolute():
+            names[slot] = value.derelativize(dns.name.root if len(value.labels) > 1 else zone)
+            if _looks_like_an_address(value):
+                raise ValueError(f"{text!r}: a {rdtype} record names a host, not an IP address")
+    return str(rdata.replace(**names).to_text()) if names else str(rdata.to_text())
+
+
+def _looks_like_an_address(name: dns.name.Name) -> bool:
+    labels = name.to_text(omit_final_dot=True).split(".")
+    return len(labels) == 4 and all(label.isdigit() for label in labels)
 
 
 def zone_from_text(text: str, origin: str = ".", source: str = "<zone text>") -> dns.zone.Zone:

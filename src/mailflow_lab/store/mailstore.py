@@ -8,6 +8,7 @@ import itertools
 import mailbox
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -169,6 +170,14 @@ class MailStore:
                     pass
                 self._sequence.pop((path, key), None)
             _fsync_dir(path / "new")
+
+    def clear(self) -> None:
+        """Remove every mailbox folder and the quarantine (a lab reset): the store starts empty again."""
+        with self._lock:
+            for part in ("mailboxes", "quarantine"):
+                shutil.rmtree(self.root / part, ignore_errors=True)
+            self._sequence.clear()
+            self._ready.clear()
 
     def deliver(self, address: str, folder: str, message: bytes) -> str:
         """File a raw message into ``address``'s ``folder`` (made on first use); returns the Maildir key."""

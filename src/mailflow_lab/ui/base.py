@@ -1,10 +1,18 @@
-"""WidgetView: a notebook object that Jupyter shows as its `widget` (controls and output in one box)."""
+"""WidgetView (a notebook object shown as its `widget`), and what a widget shows when its lab is stopped."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import ipywidgets as widgets
+
+LAB_STOPPED = "The lab is stopped: run the notebook's first cell again."
+STOPPED_HTML = f'<p class="mfl-lab-stopped" style="color:#b00020"><b>{LAB_STOPPED}</b></p>'
+
+
+def lab_stopped(lab: Any) -> bool:
+    """True when the lab a widget works on is no longer running (`lab.stop()`, or the end of Run All)."""
+    return bool(getattr(lab, "stopped", False))
 
 
 class WidgetView:
@@ -21,4 +29,4 @@ class WidgetView:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-__all__ = ["WidgetView"]
+__all__ = ["LAB_STOPPED", "STOPPED_HTML", "WidgetView", "lab_stopped"]

@@ -1,4 +1,4 @@
-"""The break-fix widget: a scenario's complaint and error, the learner's changes, and a Check button."""
+"""The break-fix widget: a scenario's complaint and error, the learner's changes, Check, Hint and Reset."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ..labdns.zones import typed_value
 from ..policy.sharing import CalendarView
-from ..scenarios.session import LoadedScenario, load_into
-from .base import WidgetView
+from ..scenarios.loader import load_scenario_file
+from ..scenarios.session import LoadedScenario
+from .base import STOPPED_HTML, WidgetView, lab_stopped
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
@@ -28,12 +30,16 @@ class BreakFix(WidgetView):
 
     def __init__(self, lab: Lab, scenario: LoadedScenario | str) -> None:
         self.lab = lab
-        self.session = load_into(lab, scenario) if isinstance(scenario, str) else scenario
-        calendar = self.session.scenario.calendar is not None
-        if calendar:
-            self.ticket = widgets.HTML(self._calendar_ticket_html(self.session.look()))
+        if isinstance(scenario, LoadedScenario):
+            self.session = scenario
+        elif lab_stopped(lab):  # nothing to apply the broken setup to: the ticket says so
+            loaded = load_scenario_file(scenario)
+            self.session = LoadedScenario(lab, loaded, dict(loaded.device))
         else:
-            self.ticket = widgets.HTML(self._ticket_html(self.session.send()))
+            self.session = LoadedScenario.load(lab, load_scenario_file(scenario))
+        calendar = self.session.scenario.calendar is not None
+        self.ticket = widgets.HTML()
+        self._show_ticket()
         self.powershell = widgets.Textarea(
             placeholder=f"PowerShell, one line each, e.g. {_SHARING_EXAMPLE if calendar else _MAIL_EXAMPLE}",
             layout=widgets.Layout(width="100%", height="80px"),
@@ -49,10 +55,14 @@ class BreakFix(WidgetView):
         )
         self.check_button = widgets.Button(description="Check", button_style="primary", icon="check")
         self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
+        self.reset_button = widgets.Button(
+            description="Reset", icon="undo", tooltip="the lab back to its start, this ticket broken again"
+        )
         self.output = widgets.HTML()
         self.solved = False
         self.check_button.on_click(lambda _b: self.check())
         self.hint_button.on_click(lambda _b: self.show_hint())
+        self.reset_button.on_click(lambda _b: self.reset())
         mail_only = [] if calendar else [self.dns, widgets.HBox([self.server, self.port, self.tls])]
         self.widget = widgets.VBox(
             [
@@ -60,10 +70,36 @@ class BreakFix(WidgetView):
                 widgets.HTML("<b>Your changes</b>"),
                 self.powershell,
                 *mail_only,
-                widgets.HBox([self.check_button, self.hint_button]),
+                widgets.HBox([self.check_button, self.hint_button, self.reset_button]),
                 self.output,
             ]
         )
+
+    def _show_ticket(self) -> None:
+        """The ticket as the learner meets it: the complaint and what the broken setup does now."""
+        if lab_stopped(self.lab):
+            title = html.escape(self.session.scenario.title)
+            self.ticket.value = f"<h4>{title}</h4>{STOPPED_HTML}"
+        elif self.session.scenario.calendar is not None:
+            self.ticket.value = self._calendar_ticket_html(self.session.look())
+        else:
+            self.ticket.value = self._ticket_html(self.session.send())
+
+    def reset(self) -> None:
+        """Start the ticket again: the lab back to its start (`lab.reset()`), then broken as reported."""
+        if lab_stopped(self.lab):
+            self.output.value = STOPPED_HTML
+            return
+        self.lab.reset()
+        self.session = LoadedScenario.load(self.lab, self.session.scenario)
+        device = self.session.device
+        self.server.value = str(device.get("server", ""))
+        self.port.value = int(device.get("port", 587))
+        self.tls.value = device.get("tls", "starttls")
+        self.powershell.value = self.dns.value = ""
+        self.solved = False
+        self._show_ticket()
+        self.output.value = "<p>Reset: the ticket is as it was first reported.</p>"
 
     def _ticket_html(self, result: Any) -> str:
         scenario = self.session.scenario
@@ -91,6 +127,9 @@ class BreakFix(WidgetView):
 
     def check(self) -> bool:
         """Apply the learner's changes through the real admin paths, resend, and compare with the fix."""
+        if lab_stopped(self.lab):
+            self.output.value = STOPPED_HTML
+            return False
         notes: list[str] = []
         for line in [x.strip() for x in self.powershell.value.splitlines() if x.strip()]:
             result = self.lab.powershell(line)
@@ -134,7 +173,9 @@ class BreakFix(WidgetView):
                 kept = [t for t in self.lab.dns.txt(name) if not _same_kind(t, value)]
                 self.lab.dns.set_txt(name, [*kept, value.strip('"')])
             else:
-                self.lab.dns.set_records(name, rdtype, [value])
+                zone = self.lab.dns.zone_for(name)
+                origin = zone.origin if zone is not None else name + "."
+                self.lab.dns.set_records(name, rdtype, [typed_value(rdtype, value, origin)])
         except (KeyError, ValueError) as exc:
             return f"'{line}': {exc}"
         return None

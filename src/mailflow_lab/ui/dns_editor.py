@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import dns.exception
 import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
 import ipywidgets as widgets
 
 from ..auth.spf import check_spf
 from ..labdns.worlddns import load_world_dns
+from ..labdns.zones import typed_value
+from .base import STOPPED_HTML, lab_stopped
 from .palette import FAIL_COLOUR
 
 if TYPE_CHECKING:
@@ -114,11 +113,14 @@ class DNSEditor(widgets.VBox):
         """Publish the textarea's values (none: delete the records); False with a message on bad input."""
         name, rdtype = self.name.value.strip().rstrip("."), self.rdtype.value
         lines = [line.strip() for line in self.values.value.splitlines() if line.strip()]
-        problem = self._check(name, rdtype, lines)
-        if problem is not None:
-            self._show(problem, error=True)
+        if lab_stopped(self.lab):
+            self.status.value = STOPPED_HTML
             return False
-        values = [txt_value(v) if rdtype == "TXT" else v for v in lines]
+        checked = self._check(name, rdtype, lines)
+        if isinstance(checked, str):
+            self._show(checked, error=True)
+            return False
+        values = checked
         try:
             if values:
                 self.lab.dns.set_records(name, rdtype, values)
@@ -129,12 +131,19 @@ class DNSEditor(widgets.VBox):
             return False
         if name not in self.name.options and self.lab.dns.zone_for(name) is not None:
             self.name.options = self.names(self.zone.value)
-        self._show("Saved.")
+        changed = [
+            f"{t} saved as {v}" for t, v in zip(lines, values, strict=True) if rdtype != "TXT" and t != v
+        ]
+        self.values.value = "\n".join(self._records(name, rdtype))  # as published: names made absolute
+        self._show("Saved." + (" " + "; ".join(changed) + "." if changed else ""))
         return True
 
     def reset(self) -> None:
         """Restore the chosen name and type to what the world's zone file publishes."""
         name, rdtype = self.name.value.strip().rstrip("."), self.rdtype.value
+        if lab_stopped(self.lab):
+            self.status.value = STOPPED_HTML
+            return
         try:
             original = self._original.resolve(name, rdtype, follow_cname=False).records
             if original:
@@ -147,8 +156,12 @@ class DNSEditor(widgets.VBox):
         self.values.value = "\n".join(self._records(name, rdtype))
         self._show("Reset to the zone file.")
 
-    def _check(self, name: str, rdtype: str, lines: list[str]) -> str | None:
-        """Why the input cannot be published, in a learner's words, or None."""
+    def _check(self, name: str, rdtype: str, lines: list[str]) -> list[str] | str:
+        """The values to publish, in zone-file form with absolute names, or why not in a learner's words.
+
+        Names in values are taken as a DNS host's web form takes them: with a dot, absolute (the final dot
+        optional, as the admin center shows them); a single label, relative to the zone.
+        """
         try:
             qname = dns.name.from_text(name + ".")
         except dns.exception.DNSException as exc:
@@ -156,24 +169,28 @@ class DNSEditor(widgets.VBox):
         zone = self.lab.dns.zone_for(qname)
         if zone is None:
             return f"Not saved: {name} is in no lab zone (zones: {', '.join(self.zone.options)})"
-        kind = dns.rdatatype.from_text(rdtype)
+        values = []
         for line in lines:
-            value = txt_value(line) if rdtype == "TXT" else line
             try:
-                dns.rdata.from_text(dns.rdataclass.IN, kind, value, origin=zone.origin, relativize=False)
-            except dns.exception.DNSException as exc:
-                return f"Not saved: {line!r} is not a valid {rdtype} record ({exc})"
-        return None
+                values.append(typed_value(rdtype, txt_value(line) if rdtype == "TXT" else line, zone.origin))
+            except ValueError as exc:
+                return f"Not saved: {exc}"
+        return values
 
     def _show(self, message: str, *, error: bool = False) -> None:
         name, rdtype = self.name.value.strip().rstrip("."), self.rdtype.value
+        if lab_stopped(self.lab):  # its DNS server is gone: what dig would get is nothing
+            self.status.value = STOPPED_HTML
+            return
         colour = FAIL_COLOUR if error else "#2b6e2b"
         lines = [f'<div style="color:{colour}"><b>{_e(message)}</b></div>'] if message else []
         published = self._records(name, rdtype)
-        shown = "<br>".join(_e(f"{name} IN {rdtype} {v}") for v in published) or f"<i>no {rdtype} records</i>"
+        shown = (
+            "<br>".join(_e(f"{name} IN {rdtype} {v}") for v in published) or f"<i>no {_e(rdtype)} records</i>"
+        )
         host, port = self.lab.dns_server
         lines.append(f'<div style="font-family:monospace">{shown}</div>')
-        lines.append(f'<div style="color:#777">dig @{host} -p {port} {_e(name)} {rdtype}</div>')
+        lines.append(f'<div style="color:#777">dig @{_e(host)} -p {port} {_e(name)} {_e(rdtype)}</div>')
         lines += [
             f'<div style="color:#c26a00">{_e(w)}</div>' for w in self._spf_notes(name, rdtype, published)
         ]

@@ -11,7 +11,7 @@ import ipywidgets as widgets
 from ..client.device import Device, SendResult
 from ..policy.explain import explain, explain_outcome
 from ..world.hosts import SUBMISSION_SERVER, mx_host_for
-from .base import WidgetView
+from .base import STOPPED_HTML, WidgetView, lab_stopped
 from .palette import FAIL_COLOUR
 from .send_diagram import path_outputs
 from .spf_record import spf_lists, spf_with
@@ -112,6 +112,10 @@ class ScenarioExplorer(WidgetView):
 
         self.send_button = widgets.Button(description="Send", button_style="primary", icon="paper-plane")
         self.send_button.on_click(self._on_click)
+        self.reset_button = widgets.Button(
+            description="Reset", icon="undo", tooltip="the lab back to its start"
+        )
+        self.reset_button.on_click(lambda _button: self.reset())
         self.log = widgets.HTML()
         self.outcome = widgets.HTML()
         self.transcript = widgets.HTML()
@@ -126,7 +130,7 @@ class ScenarioExplorer(WidgetView):
                 c["spf_office_ip"],
                 section("Device"),
                 *(c[n] for n in ("option", "port", "tls", "tls_max", "sender", "recipient")),
-                self.send_button,
+                widgets.HBox([self.send_button, self.reset_button]),
                 self.log,
                 self.outcome,
                 self.diagram,
@@ -179,6 +183,24 @@ class ScenarioExplorer(WidgetView):
         finally:
             self._syncing = False
 
+    def reset(self) -> None:
+        """The lab back to its start (`lab.reset()`: tenant, DNS, empty mailboxes and trace), toggles too."""
+        if self._refused_when_stopped():
+            return
+        self.lab.reset()
+        self.sync()
+        self._sent = 0
+        self.last_result = None
+        self.outcome.value = self.transcript.value = ""
+        self.diagram.outputs = ()
+        self._log(["Reset: the tenant, DNS and mailboxes are as the lab started."])
+
+    def _refused_when_stopped(self) -> bool:
+        """True, with the one line saying so, when the lab is stopped (nothing here can work then)."""
+        if lab_stopped(self.lab):
+            self.outcome.value = STOPPED_HTML
+        return lab_stopped(self.lab)
+
     # -- applying a toggle through the admin path ----------------------------------------------------
     def commands_for(self, name: str, value: Any) -> list[str]:
         """The PowerShell lines that make the tenant match one toggle."""
@@ -209,6 +231,9 @@ class ScenarioExplorer(WidgetView):
     def _on_admin_change(self, change: dict[str, Any]) -> None:
         if self._syncing:
             return
+        if self._refused_when_stopped():
+            self.sync()  # the toggle goes back to what the lab had
+            return
         name = next(n for n, w in self.controls.items() if w is change["owner"])
         entries = []
         for line in self.commands_for(name, change["new"]):
@@ -223,6 +248,9 @@ class ScenarioExplorer(WidgetView):
 
     def _on_spf_change(self, change: dict[str, Any]) -> None:
         if self._syncing:
+            return
+        if self._refused_when_stopped():
+            self.sync()
             return
         spf, others = self._spf_records()
         record = spf_with(spf, self.office_ip, bool(change["new"]))
@@ -279,6 +307,8 @@ class ScenarioExplorer(WidgetView):
         return result
 
     def _on_click(self, _button: widgets.Button) -> None:
+        if self._refused_when_stopped():
+            return
         try:
             self.send()
         except Exception as exc:  # a widget callback shows the problem instead of a traceback in the log

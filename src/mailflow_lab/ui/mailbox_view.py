@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
+from .base import STOPPED_HTML, lab_stopped
 from .report_view import report_html, report_of
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class MailboxViewer(widgets.VBox):
 
     def refresh(self) -> None:
         address, folder = self.address.value, self.folder.value
+        if lab_stopped(self.lab):  # its folders are gone with it: "0 messages" would mislead
+            self.messages.value = STOPPED_HTML
+            return
         found = list(reversed(self.lab.mailbox(address).folder(folder)))
         items = "".join(_message_html(m, self.show_headers.value) for m in found)
         head = f"<b>{_e(folder)}</b> of {_e(address)}: {len(found)} message{'s' if len(found) != 1 else ''}"

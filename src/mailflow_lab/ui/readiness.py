@@ -9,6 +9,7 @@ import ipywidgets as widgets
 
 from ..lab.readiness import ReadinessReport, lab_readiness
 from ..policy.readiness import DeviceReadiness, OptionVerdict
+from .base import STOPPED_HTML, lab_stopped
 
 if TYPE_CHECKING:
     from ..lab.lab import Lab
@@ -51,8 +52,8 @@ def _option(verdict: OptionVerdict, recommended: bool) -> str:
     e = html.escape
     colour = COLOURS[verdict.status]
     badge = (
-        f"<span class='mfl-status mfl-{verdict.status}' style='color:{colour};font-weight:bold'>"
-        f"[{verdict.status}]</span>"
+        f"<span class='mfl-status mfl-{e(verdict.status)}' style='color:{colour};font-weight:bold'>"
+        f"[{e(verdict.status)}]</span>"
     )
     mark = " <i>(recommended)</i>" if recommended else ""
     parts = [f"{badge} <b>{e(verdict.title)}</b>{mark}: {e(verdict.status_text)}"]
@@ -73,7 +74,7 @@ class ReadinessView(widgets.HTML):
         self.refresh()
 
     def refresh(self) -> None:
-        self.value = readiness_html(lab_readiness(self.lab))
+        self.value = STOPPED_HTML if lab_stopped(self.lab) else readiness_html(lab_readiness(self.lab))
 
 
 def readiness_view(lab: Lab) -> ReadinessView:

@@ -1,20 +1,19 @@
-"""The decision wizard: yes/no questions about a device and the tenant, the option to use, and a lab run."""
+"""The decision wizard: yes/no questions about a device and the tenant, the option to use, a trial lab run."""
 
 from __future__ import annotations
 
 import html
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as widgets
 
 from ..client.device import Device, SendResult
+from ..lab.lab import Lab
 from ..policy.advice import M365_SPF, QUESTIONS, TITLES, DeviceFacts, Recommendation, recommend
+from ..world.loader import DEFAULT_WORLD
 from ..world.model import TlsMode
 from .base import WidgetView
-
-if TYPE_CHECKING:
-    from ..lab.lab import Lab
 
 # Where a hosted app appears from in the lab: a documentation address standing for a provider's shared range.
 PROVIDER_IP = "192.0.2.80"
@@ -56,10 +55,15 @@ def recommendation_html(rec: Recommendation) -> str:
 
 
 class DecisionWizard(WidgetView):
-    """Answer yes or no to each question, press Recommend, then try the setup in a running lab."""
+    """Answer yes or no to each question, press Recommend, then try the setup in a lab of its own.
+
+    "Try it in the lab" starts a fresh lab of the notebook lab's world, sets the option up there, sends,
+    and stops it: the notebook's `lab` is never changed (its connectors, DNS and mailboxes stay as they are).
+    """
 
     def __init__(self, lab: Lab | None = None, **advice: Any) -> None:
-        """`advice` goes to `recommend` (domain, mailbox, ip, sender, certificate_name)."""
+        """`lab`: the notebook's lab, whose world the trial runs in; `advice` goes to `recommend` (domain,
+        mailbox, ip, sender, certificate_name)."""
         self.lab = lab
         self.advice = advice
         self.answers: dict[str, widgets.ToggleButtons] = {
@@ -98,7 +102,7 @@ class DecisionWizard(WidgetView):
         return rec
 
     def try_in_lab(self) -> SendResult | None:
-        """Set up the recommended option in the lab, send one message, and show what happened."""
+        """Set up the recommended option in a fresh lab, send one message, show what happened, stop it."""
         rec = self.recommend()
         if self.lab is None:
             self._append("<p><b>No lab to try it in.</b> Pass one: <code>DecisionWizard(lab=lab)</code>.</p>")
@@ -106,13 +110,13 @@ class DecisionWizard(WidgetView):
         if rec.option == "none":
             self._append("<p><b>Nothing to try:</b> none of the three options fits these answers.</p>")
             return None
-        lab = self.lab
-        setup = self._set_up_tenant(lab, rec)
-        device = self._device_for(lab, rec)
-        recipient = EXTERNAL_RECIPIENT if rec.facts.needs_external else INTERNAL_RECIPIENT
-        result = device.send(lab, to=recipient, subject=f"Decision wizard: {rec.title}")
-        self.last_result = result
-        self._append(self._result_html(lab, rec, device, recipient, result, setup))
+        with Lab.start(self.lab.world.source or DEFAULT_WORLD) as trial:  # its own temporary state folder
+            setup = self._set_up_tenant(trial, rec)
+            device = self._device_for(trial, rec)
+            recipient = EXTERNAL_RECIPIENT if rec.facts.needs_external else INTERNAL_RECIPIENT
+            result = device.send(trial, to=recipient, subject=f"Decision wizard: {rec.title}")
+            self.last_result = result
+            self._append(self._result_html(trial, rec, device, recipient, result, setup))
         return result
 
     # -- the lab run ----------------------------------------------------------------------------------
@@ -165,7 +169,10 @@ class DecisionWizard(WidgetView):
         result: SendResult,
         setup: list[str],
     ) -> str:
-        parts = ["<h4>Tried in the lab</h4>"]
+        parts = [
+            "<h4>Tried in the lab</h4>",
+            "<p><i>In a fresh lab of its own, stopped afterwards: the notebook's lab is unchanged.</i></p>",
+        ]
         if setup:
             parts.append("<p>Tenant setup run first:</p><pre style='font-family:monospace'>")
             parts.append(_e("\n".join(setup)) + "</pre>")
