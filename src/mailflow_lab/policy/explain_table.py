@@ -56,6 +56,9 @@ ENTRIES: tuple[Entry, ...] = (
     _e(501, "5.5.4", "XCLIENT", "connect", "session.xclient",
        "The lab could not read the simulated client address the device declared (XCLIENT ADDR=).",
        "Give the device a valid IPv4 or IPv6 source address."),
+    _e(503, "5.5.1", "MAIL transaction in progress", "connect", "session.xclient-in-transaction",
+       "The device declared its address (XCLIENT) after MAIL FROM, in the middle of a message.",
+       "Send XCLIENT before MAIL FROM (or after RSET), then EHLO again."),
     _e(550, "5.7.0", "insufficient authorization", "connect", "session.xclient-refused",
        "XCLIENT (the lab's way to simulate an address) is accepted only from loopback clients.",
        "Run the client on the same machine as the lab."),
@@ -86,6 +89,11 @@ ENTRIES: tuple[Entry, ...] = (
        "Type the mailbox's full address and current password into the device; to send as a shared mailbox "
        "sign in as a user and grant it Add-RecipientPermission -Identity <shared mailbox> -Trustee <mailbox> "
        "-AccessRights SendAs"),
+    _e(535, "5.7.139", "account locked", "AUTH", "submission.auth.locked",
+       "Entra ID Smart Lockout: after 10 wrong passwords from this address the mailbox is locked for a "
+       "minute (longer each time), and even the right password is refused until the lock lifts.",
+       "Wait for the lock to lift, then fix the password stored in the device: a device retrying an old "
+       "password keeps the mailbox locked. Other addresses (familiar locations) are not locked."),
     _e(535, "5.7.139", "disabled for the Tenant", "AUTH", "submission.auth.tenant-disabled",
        "SMTP AUTH is off for the whole tenant and this mailbox follows the tenant ($null).",
        "Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (this mailbox only; or "

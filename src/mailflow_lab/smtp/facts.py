@@ -76,6 +76,11 @@ class EndpointHandler:
     def closed(self, server: LabSMTP) -> None:
         return None
 
+    def sign_out(self, server: LabSMTP) -> None:
+        """Forget who signed in on this connection (XCLIENT starts the session over)."""
+        server.facts.identity = None
+        server.facts.auth_failure = None
+
     async def handle_exception(self, error: Exception) -> str:
         """Never a traceback: note the error (no secrets, no stack) and answer a temporary failure.
 

@@ -14,6 +14,7 @@ from ..delivery.headers import headers_of
 from ..delivery.transport import Transport
 from ..policy import replies as R
 from ..policy import submission as policy
+from ..policy.lockout import BAD_CREDENTIALS_RULE
 from ..store.runtime import LabRuntime
 from .protocol import EndpointHandler, LabSMTP, reverse_path
 
@@ -35,11 +36,15 @@ class SubmissionHandler(EndpointHandler):
         return decision.reply if decision else None
 
     def closed(self, server: LabSMTP) -> None:
+        self.sign_out(server)
+
+    def sign_out(self, server: LabSMTP) -> None:
         identity = server.facts.identity
         if identity is not None:
             with self.runtime.lock:
                 self.runtime.signed_in[identity] -= 1
             server.facts.identity = None
+        server.facts.auth_failure = None
 
     # -- EHLO ------------------------------------------------------------------------------------
     async def handle_EHLO(
@@ -66,7 +71,14 @@ class SubmissionHandler(EndpointHandler):
             password = await _ask(server, R.AUTH_LOGIN_PASSWORD)
             if password is None:
                 return R.AUTH_ABORTED
+            now = self.runtime.clock.now()
+            locked = self.runtime.lockout.locked(username, facts.client_ip, now)
+            if locked is not None:
+                facts.auth_failure = locked.reply
+                return locked.reply
             outcome = policy.authenticate_basic(self.runtime.world.tenant, username, password)
+            failed = outcome.decision.rule == BAD_CREDENTIALS_RULE
+            self.runtime.lockout.record(username, facts.client_ip, password, failed=failed, now=now)
         else:  # XOAUTH2
             blob = initial if initial else await server.challenge("334 ")
             if blob is None:

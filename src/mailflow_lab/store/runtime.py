@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..auth.oauth import TokenIssuer
 from ..labdns.resolver import LabDNS
+from ..policy.lockout import SmartLockout
 from ..policy.ndr import NO_DSN, Dsn
 from ..policy.submission import SubmissionLimits
 from ..world.clock import LabClock
@@ -55,6 +56,7 @@ class LabRuntime:
     errors: list[str] = field(default_factory=list)  # unexpected errors in sessions, for tests and teachers
     submission_limits: SubmissionLimits = field(default_factory=SubmissionLimits)
     session_log: SessionLog | None = None  # every SMTP session, recorded as it closes (sessions.jsonl)
+    lockout: SmartLockout = field(default_factory=SmartLockout)  # failed sign-ins (policy/lockout.py)
 
     def save_tenant(self) -> None:
         """Write the tenant's settings to the state folder, for other processes on the same state."""

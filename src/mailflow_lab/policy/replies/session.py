@@ -149,6 +149,8 @@ BARE_LINEFEEDS_ILLEGAL = _r(
 # -- the lab's own protocol replies (XCLIENT is Postfix's; its wording is Postfix's) -------------------------
 TLS_ALREADY_ACTIVE = _r(503, "5.5.1", "TLS already active")
 XCLIENT_DENIED = _r(550, "5.7.0", "Error: insufficient authorization")
+# Postfix XCLIENT_README: XCLIENT is refused inside a mail transaction (after MAIL, before its end).
+XCLIENT_IN_TRANSACTION = _r(503, "5.5.1", "Error: MAIL transaction in progress")
 
 
 def xclient_bad_address(address: str) -> Reply:

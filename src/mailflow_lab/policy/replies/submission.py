@@ -36,6 +36,10 @@ AUTH_CONDITIONAL_ACCESS = _r(
     "Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. "
     "Contact your administrator.",
 )
+# Entra ID Smart Lockout (AADSTS50053, "the account is locked") as SMTP AUTH shows it, in the 5.7.139 family
+# that carries Entra's sign-in refusals. Inferred: Microsoft documents no SMTP text for it; this wording is
+# the one a mail-probe classifier's test table gives for smtp.office365.com (no first-hand transcript found).
+AUTH_ACCOUNT_LOCKED = _r(535, "5.7.139", "Authentication unsuccessful, account locked.")
 # After the final retirement of basic authentication for SMTP AUTH ([AUTHSMTP]; not yet in force in the lab).
 BASIC_AUTH_RETIRED = _r(550, "5.7.30", "Basic authentication is not supported for Client Submission.")
 AUTH_ALREADY = _r(503, "5.5.2", "Already authenticated")  # RFC 4954 §4: AUTH after AUTH is refused
