@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import tempfile
@@ -19,6 +20,14 @@ from .world.hosts import SUBMISSION_HOSTS, SUBMISSION_SERVER, tenant_mx_host
 from .world.loader import DEFAULT_WORLD, load_world
 
 TRACE_FILE = "trace.jsonl"
+# What a terminal would act on (C0 but the newline between lines, DEL, C1: ESC starts colour, cursor and title
+# sequences): text read from a state folder can hold anything a client sent or a file was edited to hold.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character but the newline shown as a visible escape (ESC as `\\x1b`)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except (LabDataError, OSError, KeyError) as exc:  # OSError: a port in use, no such folder
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"mailflow-lab: {message}", file=sys.stderr)
+        print(printable(f"mailflow-lab: {message}"), file=sys.stderr)
         return 2
 
 
@@ -192,7 +201,7 @@ def _report(args: argparse.Namespace) -> int:
     from .lab.readiness import readiness_report
 
     report = readiness_report(Path(args.state))
-    print(report.to_json() if args.json else report.text())
+    print(report.to_json() if args.json else printable(report.text()))
     return 0
 
 
@@ -208,7 +217,7 @@ def _trace(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_dict() for r in records], indent=2))
     else:
-        print(format_table(records) if records else "(no messages traced)")
+        print(printable(format_table(records)) if records else "(no messages traced)")
     return 0
 
 
@@ -221,7 +230,7 @@ def _ps(args: argparse.Namespace) -> int:
     result = run(open_state(Path(args.state)), text)
     output = result.text()
     if output:
-        print(output, file=sys.stderr if result.error and not result.objects else sys.stdout)
+        print(printable(output), file=sys.stderr if result.error and not result.objects else sys.stdout)
     return 1 if result.error else 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import html
 import ipaddress
 import re
 import smtplib
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from ..auth.oauth import xoauth2_initial_response
 from ..policy.replies import Reply
 from ..world import model
+from .fields import field_with_line_break, line_break_error
 from .transcript import Transcript
 
 
@@ -86,11 +88,16 @@ class SendResult:
     step: str = "connect"  # the SMTP step reached: connect, EHLO, STARTTLS, TLS, AUTH, MAIL, RCPT, DATA
 
     def _repr_html_(self) -> str:
+        # Every value escaped: a reply quotes the message id as <...@contoso.com>, a tag to a browser.
+        e = html.escape
         head = "accepted" if self.accepted else "refused"
         final = str(self.reply) if self.reply else (self.error or "no reply")
-        rows = "".join(f"<li>{o.recipient}: <b>{o.where}</b> {o.detail}</li>" for o in self.outcome.values())
+        rows = "".join(
+            f"<li>{e(o.recipient)}: <b>{e(o.where)}</b> {e(o.detail)}</li>" for o in self.outcome.values()
+        )
+        message_id = f"<p>Message-ID: <code>{e(self.message_id)}</code></p>" if self.message_id else ""
         return (
-            f"<p><b>{self.device}</b>: {head}: <code>{final}</code></p><ul>{rows}</ul>"
+            f"<p><b>{e(self.device)}</b>: {head}: <code>{e(final)}</code></p>{message_id}<ul>{rows}</ul>"
             + self.transcript._repr_html_()
         )
 
@@ -179,6 +186,15 @@ class Device(model.Device):
         recipients = [to] if isinstance(to, str) else list(to)
         transcript = Transcript()
         result = SendResult(self.name, False, None, transcript)
+        built = message is None  # the subject and header_from go into a message built here, only then
+        broken = field_with_line_break(
+            self, recipients, subject if built else None, header_from if built else None
+        )
+        if broken is not None:
+            result.error = line_break_error(broken)
+            transcript.note(result.error)
+            _fill_outcomes(lab, result, recipients, {}, None)
+            return result
         if message is None:
             built = self.build_message(recipients, subject, body, attachment)
             if header_from:

@@ -137,6 +137,7 @@ class Transport:
         content, message_id = prepare(incoming.content, incoming, now, policy.submission_stamp())
         if policy.keeps_sent_copy():
             runtime.store.deliver(login, policy.SENT_ITEMS, content)
+        content = strip_headers(content, policy.BCC_HEADER)  # the recipients' copies: no Bcc
         submitted = policy.submitted(login)
         for recipient in incoming.recipients:
             record = self._record(
@@ -302,6 +303,7 @@ class Transport:
         runtime = self.runtime
         now = runtime.clock.now()
         content, message_id = prepare(incoming.content, incoming, now, stamp)
+        content = strip_headers(content, policy.BCC_HEADER)
         internal, external = policy.split_recipients(runtime.world.tenant, incoming.recipients)
         for recipient in incoming.recipients:
             record = self._record(

@@ -19,6 +19,8 @@ INBOX = "Inbox"
 JUNK = "Junk Email"
 # Exchange removes its organisation headers from a message leaving the tenant, then signs it.
 ORGANISATION_HEADER_PREFIX = "X-MS-Exchange-Organization-"
+# The recipients' copies (delivered or relayed) lose the Bcc header; the sender's Sent Items copy keeps it.
+BCC_HEADER = "Bcc:"
 # The tenant's postmaster as Exchange Online names it in NDRs (a fixed mailbox of every tenant).
 POSTMASTER_LOCAL = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e"
 # Get-MessageTrace statuses by the folder a copy landed in.

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from .explain_table import CONNECTOR_FIX as CONNECTOR_FIX
-from .explain_table import ENTRIES, NOTHING, SPF_FIX, SUBMISSION_SETTINGS
-from .replies import Reply
+from .explain_table import ENTRIES, MX_AUTH, NOTHING, SPF_FIX, SUBMISSION_SETTINGS
+from .replies import MX_FQDN, Reply, diagnostic_host
 
 STEPS = ("connect", "TLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA", "delivered")
 
@@ -151,6 +151,14 @@ def _from_error(error: str | None) -> Explanation:
             "Set-TransportConfig -AllowLegacyTLSClients $true",
             "device.tls-failed",
         )
+    if "holds a line break" in text:
+        return Explanation(
+            "connect",
+            "Nothing was sent: a field of the device or the message holds a line break (CR or LF), which an "
+            "SMTP command or a header line cannot carry.",
+            "Remove the line break from the field named (a pasted address or subject often ends with one).",
+            "device.line-break",
+        )
     if "closed the connection" in text:
         return Explanation(
             "connect",
@@ -170,8 +178,11 @@ def explain(reply: Reply | None, *, error: str | None = None) -> Explanation:
     """Explain a reply from the catalogue (or any reply, by its code class); without one, the `error`."""
     if reply is None:
         return _from_error(error)
+    on_mx = f"[{diagnostic_host(MX_FQDN)} " in reply.text
     reply = reply.without_diagnostics()  # the catalogue's text, without the `[host time id]` it went out with
     found = _lookup(reply)
+    if on_mx and found is not None and found.rule == "submission.auth.before-starttls":
+        return Explanation(MX_AUTH.step, MX_AUTH.headline, MX_AUTH.fix, MX_AUTH.rule)
     if found is None:
         return _generic(reply)
     refine = _REFINE.get(found.rule)

@@ -39,6 +39,15 @@ def _e(
     return Entry(code, enhanced, pattern, step, rule, headline, fix)
 
 
+# The same 504 5.7.4 from the tenant MX (its diagnostic suffix names the EOP host): the MX offers no AUTH.
+MX_AUTH = Entry(
+    504, "5.7.4", "", "AUTH", "mx.auth-not-offered",
+    "AUTH refused by the MX: the tenant MX (direct send, relay connectors) offers no sign-in at all.",
+    "For direct send or a relay connector remove the device's user name and password; to sign in, use "
+    "SMTP AUTH client submission instead (" + SUBMISSION_SETTINGS + ").",
+)  # fmt: skip
+
+
 # First match wins: for one code and enhanced code, the entries with a distinguishing pattern come first.
 # fmt: off
 ENTRIES: tuple[Entry, ...] = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -22,19 +23,36 @@ from .trace import MessageTrace
 
 PREFIX = "mailflow-lab-"
 OWNER_FILE = "owner.pid"
+# Held (flock, exclusive) by the lab that owns the folder for as long as it runs: a PID alone can be
+# another PID namespace's (a container sharing /tmp), where os.kill cannot see the owner.
+LOCK_FILE = "owner.lock"
 LAB_FILE = "lab.json"
 TRACE_FILE = "trace.jsonl"
 
 
+_HELD: dict[Path, int] = {}  # this process's owned folders and their locked descriptors
+
+
 def make_owned_state_dir() -> Path:
-    """A fresh temporary state folder that records the process owning it."""
+    """A fresh temporary state folder that records the process owning it and holds its lock file."""
     path = Path(tempfile.mkdtemp(prefix=PREFIX))
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh folder: nobody else can hold it
+    _HELD[path] = fd
     (path / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
     return path
 
 
+def release_state_dir(path: Path) -> None:
+    """Let go of an owned folder's lock (the lab stopped); a folder this process does not hold: nothing."""
+    fd = _HELD.pop(Path(path), None)
+    if fd is not None:
+        os.close(fd)
+
+
 def remove_orphans(root: Path | None = None) -> list[Path]:
-    """Remove temporary lab folders whose owning process no longer exists; returns what was removed."""
+    """Remove temporary lab folders whose owner is gone: its recorded PID is no live process here and
+    nobody holds its lock file (a lab in another PID namespace sharing /tmp would); returns the removed."""
     removed = []
     for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
         owner = path / OWNER_FILE
@@ -42,10 +60,31 @@ def remove_orphans(root: Path | None = None) -> list[Path]:
             pid = int(owner.read_text(encoding="ascii").strip())
         except (OSError, ValueError):
             continue  # not a folder a lab made for itself (or not finished): leave it alone
-        if pid != os.getpid() and not _alive(pid):
+        if pid == os.getpid() or _alive(pid) or path in _HELD:
+            continue
+        fd = _take_lock(path)
+        if fd is None:
+            continue  # a live lab holds it
+        try:
             shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+        finally:
+            os.close(fd)
+        removed.append(path)
     return removed
+
+
+def _take_lock(path: Path) -> int | None:
+    """The folder's lock file locked without waiting (made if missing); None when another process holds it."""
+    try:
+        fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return None  # not a lock we can take (a symlink, no permission): leave the folder alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError: held
+        os.close(fd)
+        return None
+    return fd
 
 
 def _alive(pid: int) -> bool:
