@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -132,8 +133,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def _serve(tmp_path_factory: pytest.TempPathFactory, *, solutions: bool) -> Iterator[Server]:
+    """JupyterLab on a copy of the notebooks; `solutions` as CI runs them, else as a learner meets them."""
     home = tmp_path_factory.mktemp("jupyterlab")
     root = home / "notebooks"
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -148,16 +149,28 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         path.mkdir()
     _write_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
     env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
-    env |= {"MAILFLOW_LAB_SOLUTIONS": "1", "MPLBACKEND": "Agg", "NO_PROXY": "127.0.0.1,localhost"}
+    env |= {"MAILFLOW_LAB_SOLUTIONS": "1" if solutions else "0", "MPLBACKEND": "Agg"}
+    env |= {"NO_PROXY": "127.0.0.1,localhost", "MAILFLOW_LAB_PROGRESS": str(home / "progress.json")}
     env.pop("PYTHONWARNINGS", None)
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = OUTPUT / "jupyterlab.log"
+    log = OUTPUT / f"jupyterlab{'' if solutions else '-learner'}.log"
     log.write_bytes(b"")
     server = _launch(root, env, log)
     try:
         yield server
     finally:
         _stop(server.process)
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from _serve(tmp_path_factory, solutions=True)
+
+
+@pytest.fixture(scope="module")
+def learner_jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """JupyterLab as a learner meets it: no solutions, every exercise still `...`."""
+    yield from _serve(tmp_path_factory, solutions=False)
 
 
 def _command(root: Path, port: int, token: str) -> list[str]:
@@ -276,26 +289,39 @@ def _run_notebook(page: Page) -> None:
 
 
 @pytest.fixture(scope="module")
-def notebook(jupyterlab: Server) -> Iterator[Page]:
+def playwright() -> Iterator[Any]:
+    """One Playwright for the module (its sync API cannot run twice at once)."""
+    with sync_playwright() as engine:
+        yield engine
+
+
+@contextlib.contextmanager
+def _opened(playwright: Any, server: Server, name: str) -> Iterator[Page]:
+    """A notebook opened in headless Chromium and run (all but a last cell that stops its labs)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 2000})
+        page = context.new_page()
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.goto(f"{server.url}/lab/tree/{name}?reset&token={server.token}")  # reset: no tabs restored
+        # The kernel is started and connected (the execution indicator says idle before that).
+        expect(_kernel_status(page, "Idle")).to_have_count(1, timeout=KERNEL_START_TIMEOUT_MS)
+        _run_notebook(page)
+        yield page
+        assert not problems, f"JavaScript errors in the page: {problems}"
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def notebook(playwright: Any, jupyterlab: Server) -> Iterator[Page]:
     """Notebook 05 opened in headless Chromium and run; the page stays open for the tests of this module."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 2000})
-            page = context.new_page()
-            page.set_default_timeout(STEP_TIMEOUT_MS)
-            problems: list[str] = []
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.goto(f"{jupyterlab.url}/lab/tree/{NOTEBOOK}?token={jupyterlab.token}")
-            # The kernel is started and connected (the execution indicator says idle before that).
-            expect(_kernel_status(page, "Idle")).to_have_count(1, timeout=KERNEL_START_TIMEOUT_MS)
-            _run_notebook(page)
-            assert_widgets_render(page)
-            _shot(page, "05-after-run")
-            yield page
-            assert not problems, f"JavaScript errors in the page: {problems}"
-        finally:
-            browser.close()
+    with _opened(playwright, jupyterlab, NOTEBOOK) as page:
+        assert_widgets_render(page)
+        _shot(page, "05-after-run")
+        yield page
 
 
 # -- the tests -----------------------------------------------------------------------------------------
@@ -334,6 +360,49 @@ def test_wizard_recommends_from_clicked_answers(notebook: Page) -> None:
     expect(outcome).to_have_count(1)
     _shot(page, "05-wizard-tried", answer)
     assert_widgets_render(page)
+
+
+def _cell(page: Page, index: int) -> Locator:
+    """The notebook's cell at `index` (markdown cells count, as in the .ipynb)."""
+    return page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def _run_cell(page: Page, index: int) -> Locator:
+    """Run one cell, as a learner does with its prompt selected; its output area once it has finished."""
+    cell = _cell(page, index)
+    before = cell.locator(".jp-InputPrompt").inner_text().strip()
+    cell.locator(".jp-InputPrompt").click()
+    _menu(page, "Run", "Run Selected Cell and Do not Advance")
+    expect(cell.locator(".jp-InputPrompt")).not_to_have_text(before, timeout=STEP_TIMEOUT_MS)
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"^\[\d+\]:$"), timeout=STEP_TIMEOUT_MS)
+    expect(_kernel_status(page, "Idle")).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+    return cell.locator(".jp-OutputArea")
+
+
+def _type_into(page: Page, index: int, source: str) -> None:
+    """Replace a cell's code with `source`, as typed (inserted whole: no auto-closed quotes)."""
+    editor = _cell(page, index).locator(".jp-InputArea-editor .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(source)
+
+
+def _code_index(page: Page, starts: str) -> int:
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    for index in range(cells.count()):
+        if cells.nth(index).locator(".jp-InputArea-editor").inner_text().startswith(starts):
+            return index
+    raise AssertionError(f"no cell starts with {starts!r}")
+
+
+def test_the_comparison_table_holds_after_try_it(notebook: Page) -> None:
+    """The wizard tried its set-up in a lab of its own: the notebook's comparison still runs as written."""
+    page = notebook
+    table = _code_index(page, "import ipaddress")
+    for index in (table, table + 1):
+        output = _run_cell(page, index)
+        assert output.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0, output.inner_text()
+        assert "AssertionError" not in output.inner_text()
 
 
 def _send_button(scope: Page | Locator) -> Locator:
@@ -386,3 +455,51 @@ def test_notebook_stops_its_labs(notebook: Page) -> None:
     expect(last.locator(".jp-InputPrompt")).to_have_text(re.compile(r"^\[\d+\]:$"), timeout=STEP_TIMEOUT_MS)
     expect(_kernel_status(page, "Idle")).to_have_count(1, timeout=STEP_TIMEOUT_MS)
     assert last.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
+
+
+# -- as a learner meets the course: no solutions ------------------------------------------------------------
+SPF_EXERCISE = (
+    'from mailflow_lab.ui import course\n\nmy_spf = {answer}\n\nmy_spf = course.answer("01.spf", my_spf)'
+)
+
+
+def test_an_exercise_left_blank_then_wrong_then_right(playwright: Any, learner_jupyterlab: Server) -> None:
+    with _opened(playwright, learner_jupyterlab, "01-dns-for-mail-flow.ipynb") as page:
+        exercise = _code_index(page, "from mailflow_lab.ui import course")
+        check = exercise + 1
+        blank = _cell(page, exercise).locator(".jp-OutputArea").inner_text()
+        assert "The SPF exercise is not done yet: replace `...` with an SPF record" in blank
+        expect(_cell(page, check).locator(".jp-OutputArea")).to_contain_text(
+            "Do The SPF exercise above first"
+        )
+        _shot(page, "01-exercise-blank", _cell(page, exercise))
+
+        _type_into(page, exercise, SPF_EXERCISE.format(answer='"v=spf1 -all"'))
+        _run_cell(page, exercise)
+        wrong = _run_cell(page, check)
+        expect(wrong).to_contain_text("Not yet: the office gets fail")
+        assert "Traceback" not in wrong.inner_text()
+        _shot(page, "01-exercise-wrong", _cell(page, check))
+
+        right = '"v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all"'
+        _type_into(page, exercise, SPF_EXERCISE.format(answer=right))
+        _run_cell(page, exercise)
+        expect(_run_cell(page, check)).to_contain_text(
+            "Both the office and Microsoft 365 may send as contoso.com"
+        )
+        after = _run_cell(page, check + 1)  # the cell that builds on the fix runs now
+        assert "Traceback" not in after.inner_text() and "Solve" not in after.inner_text()
+        _shot(page, "01-exercise-right", _cell(page, check))
+
+
+def test_a_ticket_is_reset(playwright: Any, learner_jupyterlab: Server) -> None:
+    with _opened(playwright, learner_jupyterlab, "06-troubleshooting.ipynb") as page:
+        ticket = page.locator(".jp-OutputArea-output", has=page.get_by_role("button", name="Check"))
+        expect(ticket).to_have_count(1)
+        ticket.get_by_role("button", name="Reset").click()
+        expect(ticket).to_contain_text(
+            "Reset: the ticket is as it was first reported.", timeout=STEP_TIMEOUT_MS
+        )
+        ticket.get_by_role("button", name="Check").click()
+        expect(ticket).not_to_contain_text("Solved", timeout=STEP_TIMEOUT_MS)
+        _shot(page, "06-ticket-reset", ticket)

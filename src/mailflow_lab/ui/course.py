@@ -136,19 +136,20 @@ class NotYet(AssertionError):
 
 def check(
     condition: bool, still_wrong: str, well_done: str = "Correct.", *, exercise: str | None = None
-) -> Any:
-    """A self-check. Passed: `well_done` (and the exercise is recorded as solved). Not passed: the hint in a
-    box, no traceback; in a solutions run NotYet is raised, so that a check CI runs fails for real."""
+) -> None:
+    """A self-check. Passed: `well_done` is shown (and the exercise recorded as solved). Not passed: the hint
+    in a box, no traceback; in a solutions run NotYet is raised, so that a check CI runs fails for real.
+    Shown, not returned: a check inside an `if` block is seen all the same."""
     if condition:
         if exercise is not None:
             _states[exercise] = "solved"
             if not solutions_enabled():
                 progress.record_solved(exercise)
-        return well_done
+        _say(well_done, "done")
+        return
     if solutions_enabled() or exercise is None:
         raise NotYet(still_wrong)
     _say(f"Not yet: {still_wrong}", "not-yet")
-    return None
 
 
 def quiz(exercise_id: str, value: Any) -> Any:
@@ -158,8 +159,9 @@ def quiz(exercise_id: str, value: Any) -> Any:
     if given is NOT_DONE:
         return None
     about = exercises.exercise(exercise_id)
-    return check(exercises.is_right(exercise_id, given), f"{given!r} is not it: read the question again.",
-                 f"Right. {about.explanation}", exercise=exercise_id)  # fmt: skip
+    check(exercises.is_right(exercise_id, given), f"{given!r} is not it: read the question again.",
+          f"Right. {about.explanation}", exercise=exercise_id)  # fmt: skip
+    return None
 
 
 def progress_board() -> progress.ProgressBoard:
