@@ -23,7 +23,7 @@ def test_exercise_uses_the_solution_only_in_a_solutions_run(monkeypatch: pytest.
 
 
 def test_check_says_what_is_still_wrong(capsys: pytest.CaptureFixture[str]) -> None:
-    assert course.check(True, "nope", "well done") is None
+    assert course.check(True, "nope", "well done") == "well done"
     assert "well done" in capsys.readouterr().out  # shown, so that a check inside an `if` is seen too
     with pytest.raises(course.NotYet, match="the SPF record still lacks the office address"):
         course.check(False, "the SPF record still lacks the office address")

@@ -134,22 +134,30 @@ class NotYet(AssertionError):
     """A self-check that is not satisfied yet: the message says what is still wrong."""
 
 
+class _Shown(str):
+    """A text already shown in the notebook: returned, as release 0.1's check returned it, not shown twice."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 def check(
     condition: bool, still_wrong: str, well_done: str = "Correct.", *, exercise: str | None = None
-) -> None:
+) -> str | None:
     """A self-check. Passed: `well_done` is shown (and the exercise recorded as solved). Not passed: the hint
     in a box, no traceback; in a solutions run NotYet is raised, so that a check CI runs fails for real.
-    Shown, not returned: a check inside an `if` block is seen all the same."""
+    Shown as it runs, so a check inside an `if` block is seen all the same; `well_done` is returned too."""
     if condition:
         if exercise is not None:
             _states[exercise] = "solved"
             if not solutions_enabled():
                 progress.record_solved(exercise)
         _say(well_done, "done")
-        return
+        return _Shown(well_done)
     if solutions_enabled() or exercise is None:
         raise NotYet(still_wrong)
     _say(f"Not yet: {still_wrong}", "not-yet")
+    return None
 
 
 def quiz(exercise_id: str, value: Any) -> Any:
