@@ -46,3 +46,17 @@ def test_each_device_shows_its_verdicts_fixes_and_settings(lab: Lab) -> None:
     )
     assert 'New-InboundConnector -Name "Device relay"' in shown and "&quot;Device relay&quot;" in view.value
     assert "Alex#2026" not in view.value
+
+
+def test_only_the_named_devices_in_that_order(lab: Lab) -> None:
+    lab.device("Lobby scanner").send(lab, to="alex@contoso.com", subject="Scan")
+    alex = Device("Alex's app", server="smtp.office365.com", port=587, tls="starttls", helo="alex-app.local",
+                  username="alex@contoso.com", password="Alex#2026", sender="alex@contoso.com")  # fmt: skip
+    alex.send(lab, to="alex@contoso.com")
+    wait_for_sessions(lab, 2)
+    view = readiness_view(lab, only=["alex-app.local"])
+    shown = text_of(view.value)
+    assert view.value.count('class="mfl-device"') == 1
+    assert "alex-app.local" in shown and "lobby-scanner.local" not in shown
+    both = text_of(readiness_view(lab, only=["alex-app.local", "lobby-scanner.local"]).value)
+    assert both.index("alex-app.local") < both.index("lobby-scanner.local")

@@ -46,7 +46,9 @@ class BreakFix(WidgetView):
         )
         self.dns = widgets.Textarea(placeholder=_DNS_HELP, layout=widgets.Layout(width="100%", height="50px"))
         device = self.session.device
-        self.server = widgets.Text(value=str(device.get("server", "")), description="Server")
+        self.server = widgets.Text(  # a whole host name stays readable
+            value=str(device.get("server", "")), description="Server", layout=widgets.Layout(width="36em")
+        )
         self.port = widgets.BoundedIntText(
             value=int(device.get("port", 587)), min=1, max=65535, description="Port"
         )

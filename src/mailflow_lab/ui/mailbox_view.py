@@ -45,9 +45,18 @@ class MailboxViewer(widgets.VBox):
         chosen = (address or values[0]).lower()
         if chosen not in values:
             raise KeyError(f"no mailbox {address} in the lab (mailboxes: {', '.join(values)})")
-        self.address = widgets.Dropdown(options=options, value=chosen, description="Mailbox")
+        # Wide enough for the longest "address (display name)", so no name is cut off.
+        longest = max(len(label) for label, _ in options)
+        self.address = widgets.Dropdown(
+            options=options,
+            value=chosen,
+            description="Mailbox",
+            layout=widgets.Layout(width=f"{longest + 8}ch"),
+        )
         self.folder = widgets.ToggleButtons(options=list(FOLDERS), value="Inbox")
-        self.show_headers = widgets.ToggleButton(value=False, description="Authentication headers")
+        self.show_headers = widgets.ToggleButton(
+            value=False, description="Authentication headers", layout=widgets.Layout(width="auto")
+        )
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.messages = widgets.HTML()
         for control in (self.address, self.folder, self.show_headers):

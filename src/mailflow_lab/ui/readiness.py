@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
@@ -66,17 +68,27 @@ def _option(verdict: OptionVerdict, recommended: bool) -> str:
 
 
 class ReadinessView(widgets.HTML):
-    """The readiness of every device seen by a lab; call `refresh()` after the device sends again."""
+    """The readiness of the devices seen by a lab (all, or those whose EHLO names are given in `only`, in
+    that order); call `refresh()` after a device sends again."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, only: Sequence[str] | None = None) -> None:
         super().__init__()
         self.lab = lab
+        self.only = tuple(only) if only is not None else None
         self.refresh()
 
+    def report(self) -> ReadinessReport:
+        report = lab_readiness(self.lab)
+        if self.only is None:
+            return report
+        chosen = [d for name in self.only for d in report.devices if d.device.ehlo == name]
+        return replace(report, devices=tuple(chosen))
+
     def refresh(self) -> None:
-        self.value = STOPPED_HTML if lab_stopped(self.lab) else readiness_html(lab_readiness(self.lab))
+        self.value = STOPPED_HTML if lab_stopped(self.lab) else readiness_html(self.report())
 
 
-def readiness_view(lab: Lab) -> ReadinessView:
-    """The device readiness report of a running lab, as a notebook widget."""
-    return ReadinessView(lab)
+def readiness_view(lab: Lab, only: Sequence[str] | None = None) -> ReadinessView:
+    """The device readiness report of a running lab, as a notebook widget; `only`: the EHLO names of the
+    devices to show (a notebook that sent with helper devices shows the one it talks about)."""
+    return ReadinessView(lab, only)
