@@ -108,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-world", help="load a world file and its zones, report any mistake")
     check.add_argument("world", help="world name or path to a .toml")
     check.set_defaults(run=_check_world)
+    _add_check_device(commands)
+    _add_import(commands)
     return parser
 
 
@@ -294,6 +296,66 @@ def _check_world(args: argparse.Namespace) -> int:
         f"{world.source}: world {world.name!r} is fine: {len(world.tenant.mailboxes)} mailboxes, "
         f"{len(world.tenant.inbound_connectors)} connectors, zones {', '.join(dns.origins)}"
     )
+    return 0
+
+
+def _add_check_device(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check-device", help="send one test message with a device's settings in a lab of a world; exit 1 "
+        "unless it reaches the Inbox"
+    )  # fmt: skip
+    check.add_argument("--world", required=True, help="world name or path to a .toml")
+    check.add_argument("--server", default=SUBMISSION_SERVER, help=f"default: {SUBMISSION_SERVER}")
+    check.add_argument("--port", type=_port, default=587, help="SMTP port (default: 587)")
+    check.add_argument("--tls", choices=["starttls", "none"], default="starttls", help="default: starttls")
+    check.add_argument("--tls-version", help="the one TLS version the device speaks: 1.0, 1.1, 1.2 or 1.3")
+    check.add_argument("--username", help="SMTP AUTH user name (none: no AUTH)")
+    check.add_argument("--password", help="SMTP AUTH password")
+    check.add_argument("--sender", required=True, help="the MAIL FROM and From: address")
+    check.add_argument("--to", help="recipient (default: a mailbox of the tenant); may be outside")
+    check.add_argument("--source-ip", help="the device's public address as Microsoft 365 sees it")
+    check.add_argument("--client-cert", metavar="DOMAIN", help="present a lab certificate for this domain")
+    check.add_argument("--helo", help="the EHLO name (default: device-under-test.local)")
+    check.add_argument("--json", action="store_true", help="print JSON instead of text")
+    check.set_defaults(run=_check_device)
+
+
+def _check_device(args: argparse.Namespace) -> int:
+    from .lab.check_device import check_device, device_from_options
+
+    options = ("server", "port", "tls", "tls_version", "username", "password", "sender", "source_ip")
+    try:
+        load_world(args.world)  # a bad world file: a LabDataError naming it, before any lab starts
+        device = device_from_options(
+            **{k: getattr(args, k) for k in options}, client_cert=args.client_cert, helo=args.helo
+        )
+        check = check_device(args.world, device, args.to)
+    except ValueError as exc:
+        print(printable(f"mailflow-lab: {exc}"), file=sys.stderr)
+        return 2
+    print(check.to_json() if args.json else printable(check.text()))
+    return 0 if check.delivered else 1
+
+
+def _add_import(commands: argparse._SubParsersAction) -> None:
+    imp = commands.add_parser("import", help="build a world from an Export-MailflowLabTenant.ps1 folder")
+    imp.add_argument("export_dir", type=Path, help="the folder the export script wrote")
+    imp.add_argument(
+        "--out", type=Path, required=True, help="the world file to write (zones, keys beside it)"
+    )
+    imp.add_argument("--anonymise", action="store_true", help="replace domains, addresses, names and IPs")
+    imp.set_defaults(run=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .world.tenant_world import import_tenant
+
+    written, warnings = import_tenant(args.export_dir, args.out, anonymised=args.anonymise)
+    for warning in warnings:
+        print(printable(f"warning: {warning}"), file=sys.stderr)
+    print(f"mailflow-lab: wrote {written.path} ({len(written.files)} files); lab passwords (shown once):")
+    for address, password in written.passwords.items():
+        print(printable(f"  {address}  {password}"))
     return 0
 
 

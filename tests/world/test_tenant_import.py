@@ -1,0 +1,428 @@
+"""mailflow-lab import: export folders in the documented JSON shapes become worlds load_world reads."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailflow_lab import LabDataError
+from mailflow_lab.cli import main
+from mailflow_lab.labdns.worlddns import load_world_dns
+from mailflow_lab.world.loader import load_world
+from mailflow_lab.world.model import Tenant
+from mailflow_lab.world.tenant_world import import_tenant
+
+
+def _write(folder: Path, name: str, value: Any) -> None:
+    # ConvertTo-Json: one object stays an object, several become a list.
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    (folder / name).write_text(json.dumps(value, indent=4), encoding="utf-8-sig")
+
+
+def export_tenant(folder: Path, tenant: Tenant, dns: list[dict[str, Any]] | None = None) -> Path:
+    """What Export-MailflowLabTenant.ps1 writes for `tenant`, with the documented property names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(
+        folder,
+        "Get-AcceptedDomain.json",
+        [
+            {
+                "Name": d.name,
+                "DomainName": d.name,
+                "DomainType": d.domain_type,
+                "Default": d.default,
+                "InitialDomain": d.name == tenant.initial_domain,
+            }
+            for d in tenant.accepted_domains
+        ],
+    )
+    s = tenant.settings
+    _write(
+        folder,
+        "Get-TransportConfig.json",
+        {
+            "SmtpClientAuthenticationDisabled": s.smtp_client_authentication_disabled,
+            "AllowLegacyTLSClients": s.allow_legacy_tls_clients,
+        },
+    )
+    _write(
+        folder,
+        "Get-OrganizationConfig.json",
+        {"Name": tenant.initial_domain, "DisplayName": tenant.name, "RejectDirectSend": s.reject_direct_send},
+    )
+    _write(
+        folder,
+        "Get-Mailbox.json",
+        [
+            {
+                "Identity": m.address.split("@")[0],
+                "Name": m.address.split("@")[0],
+                "Alias": m.address.split("@")[0],
+                "DisplayName": m.display_name,
+                "UserPrincipalName": m.address,
+                "PrimarySmtpAddress": m.address,
+                "RecipientTypeDetails": f"{m.mailbox_type}Mailbox",
+                "EmailAddresses": [f"SMTP:{m.address}"],
+                "SharingPolicy": m.sharing_policy,
+            }
+            for m in tenant.mailboxes
+        ],
+    )
+    _write(
+        folder,
+        "Get-CASMailbox.json",
+        [
+            {
+                "Identity": m.address.split("@")[0],
+                "PrimarySmtpAddress": m.address,
+                "SmtpClientAuthenticationDisabled": m.smtp_client_authentication_disabled,
+            }
+            for m in tenant.mailboxes
+        ],
+    )
+    _write(
+        folder,
+        "Get-RecipientPermission.json",
+        [
+            {
+                "Identity": m.address.split("@")[0],
+                "Trustee": t,
+                "AccessControlType": "Allow",
+                "AccessRights": ["SendAs"],
+                "IsInherited": False,
+            }
+            for m in tenant.mailboxes
+            for t in m.send_as_trustees
+        ]
+        + [
+            {
+                "Identity": tenant.mailboxes[0].address.split("@")[0],
+                "Trustee": "NT AUTHORITY\\SELF",
+                "AccessControlType": "Allow",
+                "AccessRights": ["SendAs"],
+                "IsInherited": False,
+            }
+        ],
+    )
+    _write(
+        folder,
+        "Get-InboundConnector.json",
+        [
+            {
+                "Name": c.name,
+                "Enabled": c.enabled,
+                "ConnectorType": c.connector_type,
+                "SenderIPAddresses": [str(n) for n in c.sender_ip_addresses],
+                "SenderDomains": [f"smtp:{d};1" for d in c.sender_domains],
+                "TlsSenderCertificateName": c.tls_sender_certificate_name,
+                "RequireTls": c.require_tls,
+                "RestrictDomainsToIPAddresses": c.restrict_domains_to_ip_addresses,
+                "RestrictDomainsToCertificate": c.restrict_domains_to_certificate,
+                "EFSkipLastIP": c.ef_skip_last_ip,
+                "EFSkipIPs": [str(n) for n in c.ef_skip_ips],
+                "EFUsers": c.ef_users,
+                "TreatMessagesAsInternal": c.treat_messages_as_internal,
+            }
+            for c in tenant.inbound_connectors
+        ],
+    )
+    _write(
+        folder,
+        "Get-OutboundConnector.json",
+        [
+            {
+                "Name": o.name,
+                "Enabled": o.enabled,
+                "ConnectorType": o.connector_type,
+                "RecipientDomains": o.recipient_domains,
+                "SmartHosts": o.smart_hosts,
+                "UseMXRecord": o.use_mx_record,
+                "TlsSettings": o.tls_settings,
+                "TlsDomain": o.tls_domain,
+                "IsTransportRuleScoped": False,
+                "RouteAllMessagesViaOnPremises": o.route_all_messages_via_on_premises,
+            }
+            for o in tenant.outbound_connectors
+        ],
+    )
+    _write(
+        folder,
+        "Get-DkimSigningConfig.json",
+        [
+            {
+                "Domain": k.domain,
+                "Enabled": k.enabled,
+                "Selector1CNAME": k.public_key_name("selector1") if k.key_domain else None,
+                "Selector2CNAME": k.public_key_name("selector2") if k.key_domain else None,
+            }
+            for k in tenant.dkim
+        ],
+    )
+    _write(
+        folder,
+        "Get-SharingPolicy.json",
+        [
+            {
+                "Name": p.name,
+                "Domains": [f"{d}:{','.join(a)}" for d, a in p.domains.items()],
+                "Enabled": p.enabled,
+                "Default": p.default,
+            }
+            for p in tenant.sharing_policies
+        ],
+    )
+    _write(
+        folder,
+        "Get-OrganizationRelationship.json",
+        [
+            {
+                "Name": r.name,
+                "DomainNames": r.domain_names,
+                "Enabled": r.enabled,
+                "FreeBusyAccessEnabled": r.free_busy_access_enabled,
+                "FreeBusyAccessLevel": r.free_busy_access_level,
+                "MailTipsAccessEnabled": r.mail_tips_access_enabled,
+                "MailTipsAccessLevel": r.mail_tips_access_level,
+            }
+            for r in tenant.organization_relationships
+        ],
+    )
+    _write(folder, "dns.json", dns if dns is not None else _dns(tenant))
+    return folder
+
+
+def _dns(tenant: Tenant) -> list[dict[str, Any]]:
+    """Resolve-DnsName answers as the export script selects them (Type as a string)."""
+    records: list[dict[str, Any]] = []
+    for d in tenant.accepted_domains:
+        mx = d.name.replace(".", "-") + ".mail.protection.outlook.com"
+        records.append(
+            {
+                "Name": d.name,
+                "Type": "MX",
+                "Section": "Answer",
+                "TTL": 3600,
+                "NameExchange": mx,
+                "Preference": 0,
+            }
+        )
+        records.append(
+            {
+                "Name": d.name,
+                "Type": "TXT",
+                "Section": "Answer",
+                "TTL": 3600,
+                "Strings": ["v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all"],
+            }
+        )
+        records.append(
+            {
+                "Name": f"_dmarc.{d.name}",
+                "Type": "TXT",
+                "Section": "Answer",
+                "TTL": 3600,
+                "Strings": [f"v=DMARC1; p=none; rua=mailto:dmarc@{d.name}"],
+            }
+        )
+    for k in tenant.dkim:
+        if k.key_domain:
+            for selector in ("selector1", "selector2"):
+                records.append(
+                    {
+                        "Name": f"{selector}._domainkey.{k.domain}",
+                        "Type": "CNAME",
+                        "Section": "Answer",
+                        "NameHost": k.public_key_name(selector),
+                    }
+                )
+                records.append(
+                    {
+                        "Name": k.public_key_name(selector),
+                        "Type": "TXT",
+                        "Section": "Answer",
+                        "Strings": ["v=DKIM1; k=rsa; p=MIIBIjANBgkq"],
+                    }
+                )
+    return records
+
+
+@pytest.fixture
+def contoso_export(tmp_path: Path) -> Path:
+    return export_tenant(tmp_path / "export", load_world().tenant)
+
+
+def test_contoso_round_trip_gives_the_same_tenant(contoso_export: Path, tmp_path: Path) -> None:
+    written, warnings = import_tenant(contoso_export, tmp_path / "out" / "mine.toml")
+    world, original = load_world(written.path), load_world().tenant
+    tenant = world.tenant
+    assert tenant.name == "Contoso" and tenant.initial_domain == original.initial_domain
+    assert [(d.name, d.domain_type, d.default) for d in tenant.accepted_domains] == [
+        (d.name, d.domain_type, d.default) for d in original.accepted_domains
+    ]
+    assert tenant.settings == original.settings
+    assert [
+        (
+            m.address,
+            m.display_name,
+            m.mailbox_type,
+            m.smtp_client_authentication_disabled,
+            m.send_as_trustees,
+            m.sharing_policy,
+        )
+        for m in tenant.mailboxes
+    ] == [
+        (
+            m.address,
+            m.display_name,
+            m.mailbox_type,
+            m.smtp_client_authentication_disabled,
+            m.send_as_trustees,
+            m.sharing_policy,
+        )
+        for m in original.mailboxes
+    ]
+    assert tenant.inbound_connectors == original.inbound_connectors
+    assert tenant.outbound_connectors == original.outbound_connectors
+    assert tenant.sharing_policies == original.sharing_policies
+    assert tenant.organization_relationships == original.organization_relationships
+    assert [(k.domain, k.enabled, k.key_domain) for k in tenant.dkim] == [
+        (k.domain, k.enabled, k.key_domain) for k in original.dkim
+    ]
+    # Lab passwords: assigned to the user mailboxes, none to the shared one.
+    assert set(written.passwords) == {"alex@contoso.com", "scanner@contoso.com"}
+    assert tenant.find_mailbox("alex@contoso.com").password == written.passwords["alex@contoso.com"]
+    assert tenant.find_mailbox("helpdesk@contoso.com").password is None
+    dns = load_world_dns(world)
+    assert {"contoso.com.", "outlook.com."} <= set(dns.origins)
+    assert any("NT AUTHORITY" in w and "Trustee" in w for w in warnings)
+    assert any(w.startswith("dns.json: Strings:") and "DKIM" in w for w in warnings)
+
+
+def test_single_objects_nulls_and_unknown_properties(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    _write(
+        folder,
+        "Get-AcceptedDomain.json",
+        {
+            "DomainName": "fabrikamlab.onmicrosoft.com",
+            "DomainType": "Authoritative",
+            "Default": True,
+            "InitialDomain": True,
+            "IsValid": True,
+        },
+    )
+    _write(
+        folder,
+        "Get-TransportConfig.json",
+        {"SmtpClientAuthenticationDisabled": False, "AllowLegacyTLSClients": None},
+    )
+    _write(
+        folder,
+        "Get-Mailbox.json",
+        {
+            "PrimarySmtpAddress": "kim@fabrikamlab.onmicrosoft.com",
+            "DisplayName": "Kim",
+            "RecipientTypeDetails": "UserMailbox",
+            "SharingPolicy": None,
+            "EmailAddresses": ["SMTP:kim@fabrikamlab.onmicrosoft.com", "smtp:k@fabrikamlab.onmicrosoft.com"],
+            "HiddenFromAddressListsEnabled": False,
+        },
+    )
+    _write(
+        folder,
+        "Get-CASMailbox.json",
+        {"PrimarySmtpAddress": "kim@fabrikamlab.onmicrosoft.com", "SmtpClientAuthenticationDisabled": None},
+    )
+    written, warnings = import_tenant(folder, tmp_path / "w.toml")
+    tenant = load_world(written.path).tenant
+    assert tenant.settings.smtp_client_authentication_disabled is False
+    assert tenant.settings.allow_legacy_tls_clients is False
+    (kim,) = tenant.mailboxes
+    assert kim.smtp_client_authentication_disabled is None  # $null: follows the tenant
+    assert tenant.name == "fabrikamlab"
+    assert "Get-AcceptedDomain.json: IsValid: not modelled by the lab, not imported" in warnings
+    assert (
+        "Get-Mailbox.json: HiddenFromAddressListsEnabled: not modelled by the lab, not imported" in warnings
+    )
+    assert any(w.startswith("Get-Mailbox.json: EmailAddresses:") for w in warnings)
+    assert any(w.startswith("Get-InboundConnector.json: (file): missing") for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        (
+            "Get-CASMailbox.json",
+            [{"PrimarySmtpAddress": "alex@contoso.com", "SmtpClientAuthenticationDisabled": "yes"}],
+            "[0].SmtpClientAuthenticationDisabled",
+        ),
+        (
+            "Get-InboundConnector.json",
+            {"Name": "Office", "ConnectorType": "OnPremises", "SenderIPAddresses": ["203.0.113.300"]},
+            "SenderIPAddresses[0]",
+        ),
+        ("Get-InboundConnector.json", {"Name": "Office", "ConnectorType": "Hybrid"}, "ConnectorType"),
+        ("Get-Mailbox.json", {"PrimarySmtpAddress": "not an address"}, "PrimarySmtpAddress"),
+        ("Get-AcceptedDomain.json", '[{"DomainName": ', "line 1"),
+        ("Get-OutboundConnector.json", {"Name": "Out", "UseMXRecord": False, "SmartHosts": []}, "SmartHosts"),
+    ],
+)
+def test_a_malformed_file_names_file_and_property(
+    contoso_export: Path, tmp_path: Path, name: str, content: Any, where: str
+) -> None:
+    path = contoso_export / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    with pytest.raises(LabDataError) as info:
+        import_tenant(contoso_export, tmp_path / "w.toml")
+    assert info.value.file == str(path)
+    assert info.value.where.startswith(where)
+
+
+def test_anonymise_replaces_every_domain_and_address(contoso_export: Path, tmp_path: Path) -> None:
+    written, _ = import_tenant(contoso_export, tmp_path / "out" / "shared.toml", anonymised=True)
+    world = load_world(written.path)
+    tenant = world.tenant
+    # [network] holds the lab's default office address (203.0.113.10), not the tenant's.
+    texts = [p.read_text().partition("[network]")[0] for p in written.files if p.suffix in (".toml", ".zone")]
+    for text in texts:
+        assert not re.search(r"contoso|fabrikam|alex|scanner|helpdesk|wilber|203\.0\.113\.10", text, re.I), (
+            text
+        )
+    assert [d.name for d in tenant.accepted_domains] == ["tenant1.example", "tenant1.onmicrosoft.com"]
+    assert tenant.initial_domain == "tenant1.onmicrosoft.com"
+    assert [m.address for m in tenant.mailboxes] == [
+        "user1@tenant1.example",
+        "user2@tenant1.example",
+        "user3@tenant1.example",
+    ]
+    assert [k.domain for k in tenant.dkim] == ["tenant1.example", "tenant1.onmicrosoft.com"]
+    assert tenant.dkim[0].key_domain == "tenant1.onmicrosoft.com"
+    dns = load_world_dns(world)
+    assert {"tenant1.example.", "tenant1.onmicrosoft.com."} <= set(dns.origins)
+    zone = (written.path.parent / "shared-zones" / "tenant1.example.zone").read_text()
+    assert "tenant1-example.mail.protection.outlook.com." in zone
+    assert "selector1-tenant1-example._domainkey.tenant1.onmicrosoft.com." in zone
+    hosted = (written.path.parent / "shared-zones" / "tenant1.onmicrosoft.com.zone").read_text()
+    # The office address, replaced the same way wherever it appears (RFC 2544's 198.18.0.0/15).
+    assert "ip4:198.18.0.0/32 include:spf.protection.outlook.com" in zone
+    assert "ip4:198.18.0.0/32 include:spf.protection.outlook.com" in hosted
+
+
+def test_cli_import_prints_passwords_and_warnings(
+    contoso_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli" / "world.toml"
+    assert main(["import", str(contoso_export), "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "alex@contoso.com" in printed.out and "lab passwords" in printed.out
+    assert "warning: Get-RecipientPermission.json: Trustee:" in printed.err
+    assert main(["check-world", str(out)]) == 0
+    (contoso_export / "Get-Mailbox.json").write_text("{")
+    assert main(["import", str(contoso_export), "--out", str(out)]) == 2
+    assert "Get-Mailbox.json" in capsys.readouterr().err
