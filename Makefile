@@ -65,6 +65,7 @@ soak: venv
 .PHONY: bench
 bench: venv
 	$(BIN)/python -m bench.run --out bench/results.json
+	$(BIN)/python -m bench.tenant_scale --mailboxes 20000 --out bench/tenant_scale.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

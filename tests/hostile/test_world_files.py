@@ -175,7 +175,7 @@ def test_an_oversized_zone_file_is_refused_before_parsing(tmp_path: Path) -> Non
 
 def test_an_oversized_world_or_key_file_is_refused(tmp_path: Path) -> None:
     world = _sparse(tmp_path / "huge.toml", MAX_TOML_BYTES + 1)
-    with pytest.raises(LabDataError, match="1,048,577 bytes, over the 1 MiB limit") as caught:
+    with pytest.raises(LabDataError, match="33,554,433 bytes, over the 32 MiB limit") as caught:
         load_world(world)
     assert caught.value.file == str(world)
     lab = tmp_path / "lab"
@@ -217,7 +217,7 @@ def test_a_scenario_names_a_world_inside_its_folder(tmp_path: Path, world: str, 
 
 def test_an_oversized_scenario_file_is_refused(tmp_path: Path) -> None:
     path = _sparse(tmp_path / "huge.toml", MAX_TOML_BYTES + 1)
-    with pytest.raises(LabDataError, match="over the 1 MiB limit"):
+    with pytest.raises(LabDataError, match="over the 32 MiB limit"):
         load_scenario_file(path)
 
 

@@ -13,242 +13,8 @@ from mailflow_lab import LabDataError
 from mailflow_lab.cli import main
 from mailflow_lab.labdns.worlddns import load_world_dns
 from mailflow_lab.world.loader import load_world
-from mailflow_lab.world.model import Tenant
+from mailflow_lab.world.tenant_export import export_tenant, write_export_file
 from mailflow_lab.world.tenant_world import import_tenant
-
-
-def _write(folder: Path, name: str, value: Any) -> None:
-    # ConvertTo-Json: one object stays an object, several become a list.
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    (folder / name).write_text(json.dumps(value, indent=4), encoding="utf-8-sig")
-
-
-def export_tenant(folder: Path, tenant: Tenant, dns: list[dict[str, Any]] | None = None) -> Path:
-    """What Export-MailflowLabTenant.ps1 writes for `tenant`, with the documented property names."""
-    folder.mkdir(parents=True, exist_ok=True)
-    _write(
-        folder,
-        "Get-AcceptedDomain.json",
-        [
-            {
-                "Name": d.name,
-                "DomainName": d.name,
-                "DomainType": d.domain_type,
-                "Default": d.default,
-                "InitialDomain": d.name == tenant.initial_domain,
-            }
-            for d in tenant.accepted_domains
-        ],
-    )
-    s = tenant.settings
-    _write(
-        folder,
-        "Get-TransportConfig.json",
-        {
-            "SmtpClientAuthenticationDisabled": s.smtp_client_authentication_disabled,
-            "AllowLegacyTLSClients": s.allow_legacy_tls_clients,
-        },
-    )
-    _write(
-        folder,
-        "Get-OrganizationConfig.json",
-        {"Name": tenant.initial_domain, "DisplayName": tenant.name, "RejectDirectSend": s.reject_direct_send},
-    )
-    _write(
-        folder,
-        "Get-Mailbox.json",
-        [
-            {
-                "Identity": m.address.split("@")[0],
-                "Name": m.address.split("@")[0],
-                "Alias": m.address.split("@")[0],
-                "DisplayName": m.display_name,
-                "UserPrincipalName": m.address,
-                "PrimarySmtpAddress": m.address,
-                "RecipientTypeDetails": f"{m.mailbox_type}Mailbox",
-                "EmailAddresses": [f"SMTP:{m.address}"],
-                "SharingPolicy": m.sharing_policy,
-            }
-            for m in tenant.mailboxes
-        ],
-    )
-    _write(
-        folder,
-        "Get-CASMailbox.json",
-        [
-            {
-                "Identity": m.address.split("@")[0],
-                "PrimarySmtpAddress": m.address,
-                "SmtpClientAuthenticationDisabled": m.smtp_client_authentication_disabled,
-            }
-            for m in tenant.mailboxes
-        ],
-    )
-    _write(
-        folder,
-        "Get-RecipientPermission.json",
-        [
-            {
-                "Identity": m.address.split("@")[0],
-                "Trustee": t,
-                "AccessControlType": "Allow",
-                "AccessRights": ["SendAs"],
-                "IsInherited": False,
-            }
-            for m in tenant.mailboxes
-            for t in m.send_as_trustees
-        ]
-        + [
-            {
-                "Identity": tenant.mailboxes[0].address.split("@")[0],
-                "Trustee": "NT AUTHORITY\\SELF",
-                "AccessControlType": "Allow",
-                "AccessRights": ["SendAs"],
-                "IsInherited": False,
-            }
-        ],
-    )
-    _write(
-        folder,
-        "Get-InboundConnector.json",
-        [
-            {
-                "Name": c.name,
-                "Enabled": c.enabled,
-                "ConnectorType": c.connector_type,
-                "SenderIPAddresses": [str(n) for n in c.sender_ip_addresses],
-                "SenderDomains": [f"smtp:{d};1" for d in c.sender_domains],
-                "TlsSenderCertificateName": c.tls_sender_certificate_name,
-                "RequireTls": c.require_tls,
-                "RestrictDomainsToIPAddresses": c.restrict_domains_to_ip_addresses,
-                "RestrictDomainsToCertificate": c.restrict_domains_to_certificate,
-                "EFSkipLastIP": c.ef_skip_last_ip,
-                "EFSkipIPs": [str(n) for n in c.ef_skip_ips],
-                "EFUsers": c.ef_users,
-                "TreatMessagesAsInternal": c.treat_messages_as_internal,
-            }
-            for c in tenant.inbound_connectors
-        ],
-    )
-    _write(
-        folder,
-        "Get-OutboundConnector.json",
-        [
-            {
-                "Name": o.name,
-                "Enabled": o.enabled,
-                "ConnectorType": o.connector_type,
-                "RecipientDomains": o.recipient_domains,
-                "SmartHosts": o.smart_hosts,
-                "UseMXRecord": o.use_mx_record,
-                "TlsSettings": o.tls_settings,
-                "TlsDomain": o.tls_domain,
-                "IsTransportRuleScoped": False,
-                "RouteAllMessagesViaOnPremises": o.route_all_messages_via_on_premises,
-            }
-            for o in tenant.outbound_connectors
-        ],
-    )
-    _write(
-        folder,
-        "Get-DkimSigningConfig.json",
-        [
-            {
-                "Domain": k.domain,
-                "Enabled": k.enabled,
-                "Selector1CNAME": k.public_key_name("selector1") if k.key_domain else None,
-                "Selector2CNAME": k.public_key_name("selector2") if k.key_domain else None,
-            }
-            for k in tenant.dkim
-        ],
-    )
-    _write(
-        folder,
-        "Get-SharingPolicy.json",
-        [
-            {
-                "Name": p.name,
-                "Domains": [f"{d}:{','.join(a)}" for d, a in p.domains.items()],
-                "Enabled": p.enabled,
-                "Default": p.default,
-            }
-            for p in tenant.sharing_policies
-        ],
-    )
-    _write(
-        folder,
-        "Get-OrganizationRelationship.json",
-        [
-            {
-                "Name": r.name,
-                "DomainNames": r.domain_names,
-                "Enabled": r.enabled,
-                "FreeBusyAccessEnabled": r.free_busy_access_enabled,
-                "FreeBusyAccessLevel": r.free_busy_access_level,
-                "MailTipsAccessEnabled": r.mail_tips_access_enabled,
-                "MailTipsAccessLevel": r.mail_tips_access_level,
-            }
-            for r in tenant.organization_relationships
-        ],
-    )
-    _write(folder, "dns.json", dns if dns is not None else _dns(tenant))
-    return folder
-
-
-def _dns(tenant: Tenant) -> list[dict[str, Any]]:
-    """Resolve-DnsName answers as the export script selects them (Type as a string)."""
-    records: list[dict[str, Any]] = []
-    for d in tenant.accepted_domains:
-        mx = d.name.replace(".", "-") + ".mail.protection.outlook.com"
-        records.append(
-            {
-                "Name": d.name,
-                "Type": "MX",
-                "Section": "Answer",
-                "TTL": 3600,
-                "NameExchange": mx,
-                "Preference": 0,
-            }
-        )
-        records.append(
-            {
-                "Name": d.name,
-                "Type": "TXT",
-                "Section": "Answer",
-                "TTL": 3600,
-                "Strings": ["v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all"],
-            }
-        )
-        records.append(
-            {
-                "Name": f"_dmarc.{d.name}",
-                "Type": "TXT",
-                "Section": "Answer",
-                "TTL": 3600,
-                "Strings": [f"v=DMARC1; p=none; rua=mailto:dmarc@{d.name}"],
-            }
-        )
-    for k in tenant.dkim:
-        if k.key_domain:
-            for selector in ("selector1", "selector2"):
-                records.append(
-                    {
-                        "Name": f"{selector}._domainkey.{k.domain}",
-                        "Type": "CNAME",
-                        "Section": "Answer",
-                        "NameHost": k.public_key_name(selector),
-                    }
-                )
-                records.append(
-                    {
-                        "Name": k.public_key_name(selector),
-                        "Type": "TXT",
-                        "Section": "Answer",
-                        "Strings": ["v=DKIM1; k=rsa; p=MIIBIjANBgkq"],
-                    }
-                )
-    return records
 
 
 @pytest.fixture
@@ -306,7 +72,7 @@ def test_contoso_round_trip_gives_the_same_tenant(contoso_export: Path, tmp_path
 def test_single_objects_nulls_and_unknown_properties(tmp_path: Path) -> None:
     folder = tmp_path / "export"
     folder.mkdir()
-    _write(
+    write_export_file(
         folder,
         "Get-AcceptedDomain.json",
         {
@@ -317,12 +83,12 @@ def test_single_objects_nulls_and_unknown_properties(tmp_path: Path) -> None:
             "IsValid": True,
         },
     )
-    _write(
+    write_export_file(
         folder,
         "Get-TransportConfig.json",
         {"SmtpClientAuthenticationDisabled": False, "AllowLegacyTLSClients": None},
     )
-    _write(
+    write_export_file(
         folder,
         "Get-Mailbox.json",
         {
@@ -334,7 +100,7 @@ def test_single_objects_nulls_and_unknown_properties(tmp_path: Path) -> None:
             "HiddenFromAddressListsEnabled": False,
         },
     )
-    _write(
+    write_export_file(
         folder,
         "Get-CASMailbox.json",
         {"PrimarySmtpAddress": "kim@fabrikamlab.onmicrosoft.com", "SmtpClientAuthenticationDisabled": None},
