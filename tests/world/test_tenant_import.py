@@ -192,3 +192,16 @@ def test_cli_import_prints_passwords_and_warnings(
     (contoso_export / "Get-Mailbox.json").write_text("{")
     assert main(["import", str(contoso_export), "--out", str(out)]) == 2
     assert "Get-Mailbox.json" in capsys.readouterr().err
+
+
+def test_the_shipped_sample_export_is_contoso_exported(tmp_path: Path) -> None:
+    """data/exports/contoso-sample (notebook 09) is what the export writer makes of contoso: no drift."""
+    from mailflow_lab.world.paths import data_dir
+
+    shipped = data_dir() / "exports" / "contoso-sample"
+    fresh = export_tenant(tmp_path / "fresh", load_world("contoso").tenant)
+    assert sorted(p.name for p in shipped.iterdir()) == sorted(p.name for p in fresh.iterdir())
+    for path in fresh.iterdir():
+        assert json.loads((shipped / path.name).read_text("utf-8-sig")) == json.loads(
+            path.read_text("utf-8-sig")
+        )
