@@ -47,9 +47,9 @@ def _counting_fsync(fd: int) -> None:
     _real_fsync(fd)
 
 
-def rss_kb() -> int:
-    """This process's resident set size in kB, from /proc/self/status (Linux)."""
-    with open("/proc/self/status", encoding="ascii") as status:
+def rss_kb(pid: int | str = "self") -> int:
+    """A process's resident set size in kB (this one's by default), from /proc/<pid>/status (Linux)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])

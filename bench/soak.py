@@ -31,6 +31,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+from .servers import rss_kb
+
 ROOT = Path(__file__).resolve().parent.parent
 SCANNER = ("scanner@contoso.com", "Scan#2026")
 SUBMISSION = "smtp.office365.com"
@@ -199,8 +201,7 @@ class Soak:
 
     def sample_rss(self) -> None:
         while self.alive():
-            status = Path(f"/proc/{self.server.pid}/status").read_text()
-            self.rss_kb.append(int(re.search(r"VmRSS:\s+(\d+)", status)[1]))  # type: ignore[index]
+            self.rss_kb.append(rss_kb(self.server.pid))
             time.sleep(2)
 
     def run(self) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -21,12 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .servers import rss_kb
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _rss_kb() -> int:
-    found = re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text())
-    return int(found[1]) if found else 0
 
 
 def import_generated(mailboxes: int, into: Path) -> dict[str, Any]:
@@ -55,11 +51,11 @@ def start_lab(world: Path, state: Path) -> dict[str, Any]:
     """A fresh process: the kit imported, then a lab started on the world; its time and RSS."""
     from mailflow_lab import Lab
 
-    before = _rss_kb()
+    before = rss_kb()
     started = time.perf_counter()
     lab = Lab.start(world, state_dir=state)
     start_s = time.perf_counter() - started
-    after = _rss_kb()
+    after = rss_kb()
     mailboxes = len(lab.world.tenant.mailboxes)
     lab.stop()
     return {"lab_start_s": round(start_s, 2), "rss_before_mb": before / 1024, "rss_after_mb": after / 1024,
