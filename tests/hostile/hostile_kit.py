@@ -128,6 +128,20 @@ class Wire:
         self.close()
 
 
+def signed_in(lab: Lab, helo: str = "hostile.test", host: str = SUBMISSION, port: int = 587) -> Wire:
+    """A submission session: EHLO, STARTTLS, EHLO again, signed in as the scanner mailbox (235 2.7.0)."""
+    wire = Wire(lab.endpoint(host, port))
+    try:
+        wire.ehlo(helo)
+        wire.starttls(lab, host)
+        wire.ehlo(helo)
+        assert wire.auth_login(*SCANNER).startswith("235 2.7.0")
+    except BaseException:
+        wire.close()
+        raise
+    return wire
+
+
 def message(subject: str, body: str = "hello", sender: str = "printer@contoso.com") -> bytes:
     """A small well-formed message ending with CRLF.CRLF, ready for Wire.data()."""
     return (

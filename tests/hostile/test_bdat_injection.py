@@ -13,7 +13,7 @@ import random
 import socket
 
 import pytest
-from hostile_kit import MX, SCANNER, SUBMISSION, Wire, stored_messages
+from hostile_kit import MX, SCANNER, SUBMISSION, Wire, signed_in, stored_messages
 
 from mailflow_lab import Lab
 
@@ -42,15 +42,12 @@ def signs_in(host: str) -> bool:
 
 
 def transaction(lab: Lab, endpoint: tuple[str, int]) -> Wire:
-    wire = Wire(lab.endpoint(*endpoint))
+    signing_in = signs_in(endpoint[0])
+    wire = signed_in(lab, "printer.contoso.local", *endpoint) if signing_in else Wire(lab.endpoint(*endpoint))
+    sender = SCANNER[0] if signing_in else "printer@contoso.com"
     try:
-        assert wire.ehlo("printer.contoso.local")[-1].startswith("250 ")
-        sender = "printer@contoso.com"
-        if signs_in(endpoint[0]):
-            wire.starttls(lab, endpoint[0])
-            wire.ehlo("printer.contoso.local")
-            assert wire.auth_login(*SCANNER).startswith("235 ")
-            sender = SCANNER[0]
+        if not signing_in:
+            assert wire.ehlo("printer.contoso.local")[-1].startswith("250 ")
         assert wire.cmd(f"MAIL FROM:<{sender}>").startswith("250 ")
         assert wire.cmd("RCPT TO:<alex@contoso.com>").startswith("250 ")
     except BaseException:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hostile_kit import MX, SCANNER, SUBMISSION, Wire, message, stored_messages
+from hostile_kit import MX, SCANNER, Wire, message, signed_in, stored_messages
 
 from mailflow_lab import Lab
 
@@ -15,17 +15,13 @@ def mx(lab: Lab) -> Wire:
     return wire
 
 
-def signed_in(lab: Lab) -> Wire:
-    wire = Wire(lab.endpoint(SUBMISSION, 587))
-    wire.ehlo("scanner.contoso.local")
-    wire.starttls(lab, SUBMISSION)
-    wire.ehlo("scanner.contoso.local")
-    assert wire.auth_login(*SCANNER).startswith("235 ")
+def submitting(lab: Lab) -> Wire:
+    wire = signed_in(lab, "scanner.contoso.local")
     assert wire.cmd(f"MAIL FROM:<{SCANNER[0]}>").startswith("250 ")
     return wire
 
 
-@pytest.mark.parametrize(("opener", "sender"), [(mx, "printer@contoso.com"), (signed_in, SCANNER[0])],
+@pytest.mark.parametrize(("opener", "sender"), [(mx, "printer@contoso.com"), (submitting, SCANNER[0])],
                          ids=["mx", "submission"])  # fmt: skip
 def test_a_recipient_named_twice_gets_one_copy(lab: Lab, opener: object, sender: str) -> None:
     with opener(lab) as wire:  # type: ignore[operator]
@@ -34,7 +30,7 @@ def test_a_recipient_named_twice_gets_one_copy(lab: Lab, opener: object, sender:
         assert wire.data(message("twice", sender=sender)).startswith("250 ")
     copies = [m for m in stored_messages(lab) if m.subject == "twice" and m.mailbox == "alex@contoso.com"]
     assert len(copies) == 1
-    assert len([m for m in stored_messages(lab) if m.folder == "Sent Items"]) == (opener is signed_in)
+    assert len([m for m in stored_messages(lab) if m.folder == "Sent Items"]) == (opener is submitting)
     [row] = lab.message_trace(recipient="alex@contoso.com")
     assert row.status in ("Delivered", "FilteredAsSpam")
     assert lab.runtime.errors == []

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_kit import FABRIKAM, MX, SCANNER, SUBMISSION, Wire, bare, message, stored_messages
+from hostile_kit import FABRIKAM, MX, SCANNER, SUBMISSION, Wire, bare, message, signed_in, stored_messages
 
 from mailflow_lab import Device, Lab
 from mailflow_lab.auth.oauth import xoauth2_initial_response
@@ -25,15 +25,6 @@ TOO_BIG = str(R.MESSAGE_TOO_BIG)
 def mx(lab: Lab) -> Wire:
     wire = Wire(lab.endpoint(MX, 25))
     wire.ehlo()
-    return wire
-
-
-def signed_in(lab: Lab) -> Wire:
-    wire = Wire(lab.endpoint(SUBMISSION, 587))
-    wire.ehlo()
-    wire.starttls(lab, SUBMISSION)
-    wire.ehlo()
-    assert wire.auth_login(*SCANNER).startswith("235")
     return wire
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from hostile_kit import FABRIKAM, MX, SCANNER, SUBMISSION, Wire, message, stored_messages
+from hostile_kit import FABRIKAM, MX, SUBMISSION, Wire, message, stored_messages
+from hostile_kit import signed_in as submission_signed_in
 
 from mailflow_lab import Lab
 
@@ -107,15 +108,6 @@ def allowed_home(context: str, trick: str) -> str | None:
 
 
 Opener = Callable[[Lab], Wire]
-
-
-def submission_signed_in(lab: Lab) -> Wire:
-    wire = Wire(lab.endpoint(SUBMISSION, 587))
-    wire.ehlo()
-    wire.starttls(lab, SUBMISSION)
-    wire.ehlo()
-    assert wire.auth_login(*SCANNER).startswith("235 2.7.0")
-    return wire
 
 
 def mx_plain(lab: Lab) -> Wire:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hostile_kit import MX, SCANNER, SUBMISSION, Wire, stored_messages
+from hostile_kit import MX, SCANNER, Wire, signed_in, stored_messages
 
 from mailflow_lab import Lab
 from mailflow_lab.policy import replies as R
@@ -126,12 +126,7 @@ def test_malformed_bdat_closes_the_session(lab: Lab) -> None:
 
 
 def submission(lab: Lab) -> Wire:
-    wire = Wire(lab.endpoint(SUBMISSION, 587))
-    wire.ehlo("scanner.contoso.local")
-    wire.starttls(lab, SUBMISSION)
-    wire.ehlo("scanner.contoso.local")
-    assert wire.auth_login(*SCANNER).startswith("235 ")
-    return wire
+    return signed_in(lab, "scanner.contoso.local")
 
 
 def test_submission_applies_send_as_to_a_chunked_message(lab: Lab) -> None:
