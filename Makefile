@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab reset-course test lint unit notebooks venv clean
+.PHONY: lab reset-course test lint unit notebooks venv clean clients
 
 # The learner's working copy of the notebooks (ignored by git): learning never changes notebooks/.
 COURSE := my-course
@@ -53,6 +53,11 @@ notebooks: venv
 		$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
 
 test: lint unit notebooks
+	@python3 .ci/install-clients --check >/dev/null || { echo; python3 .ci/install-clients --check; }
+
+# The real clients and peers the tests drive (.ci/clients.toml): apt-get (as root) and npm (into .ci/node).
+clients:
+	python3 .ci/install-clients
 
 # The lab next to its building blocks (bare aiosmtpd, Postfix's smtp-sink when installed), measured
 # side by side on loopback: prints a table and writes bench/results.json. About four minutes.

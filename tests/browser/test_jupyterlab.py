@@ -24,6 +24,7 @@ import pytest
 
 from mailflow_lab.policy.advice import QUESTIONS, TITLES, DeviceFacts, recommend
 from mailflow_lab.ui.wizard import CONNECTOR_BY_IP, EXTERNAL_RECIPIENT
+from real_clients import needs
 
 try:
     from playwright.sync_api import Locator, Page, expect, sync_playwright
@@ -47,10 +48,7 @@ def _chromium() -> str | None:
 CHROMIUM = _chromium()
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="no system Chromium (/usr/bin/chromium or chromium on PATH): install the OS package chromium",
-    ),
+    needs("chromium"),
     pytest.mark.skipif(
         not HAVE_PLAYWRIGHT,
         reason="playwright is not importable; install the test extras: pip install -e '.[test]'",

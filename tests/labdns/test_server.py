@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import struct
 import subprocess
@@ -29,6 +28,7 @@ from hypothesis import strategies as st
 from mailflow_lab.labdns.resolver import LabDNS
 from mailflow_lab.labdns.server import DNSServer, respond
 from mailflow_lab.labdns.zones import zone_from_text
+from real_clients import needs
 
 # The lab's contoso world, one zone per origin: dnspython keeps an SOA only at a zone's origin, and
 # a "." zone would hold every name, leaving none outside the lab to be REFUSED.
@@ -457,7 +457,7 @@ def test_mangled_queries_get_a_reply_or_nothing(data: st.DataObject) -> None:
 
 
 # -- a real client --------------------------------------------------------------------------------
-@pytest.mark.skipif(shutil.which("dig") is None, reason="dig is not installed (bind9-dnsutils)")
+@needs("dig")
 def test_dig(server: DNSServer) -> None:
     def dig(*args: str) -> str:
         command = ["dig", "@127.0.0.1", "-p", str(server.port), "+time=2", "+tries=1", *args]

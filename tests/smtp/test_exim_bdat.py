@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 from hostile_kit import stored_messages
 
+import real_clients
 from mailflow_lab import Lab
 
 EXIM_HOME = Path(os.environ.get("MAILFLOW_LAB_EXIM", "/opt/exim-client"))
@@ -48,9 +49,8 @@ SUBMISSION = ("smtp.office365.com", 587)
 pytestmark = [
     pytest.mark.skipif(
         not EXIM.is_file() or NSS_WRAPPER is None,
-        reason=f"Exim is not unpacked in {EXIM_HOME}: run .ci/install-exim-client (apt-get download "
-        "exim4-daemon-light exim4-base exim4-config libnss-wrapper, then dpkg -x; no system install), "
-        "or set MAILFLOW_LAB_EXIM to the folder",
+        reason=f"{real_clients.entries()['exim']['about']} is not in {EXIM_HOME} (or set "
+        f"MAILFLOW_LAB_EXIM to its folder) {real_clients.REASON_TAIL}",
     ),
     pytest.mark.skipif(
         os.geteuid() != 0, reason="Exim runs as root here (-C config, a spool owned by its exim user)"

@@ -25,6 +25,7 @@ from mailflow_lab import Lab
 from mailflow_lab.lab.readiness import readiness_report
 from mailflow_lab.policy.readiness import DeviceReadiness
 from mailflow_lab.store.sessions import load_sessions
+from real_clients import needs
 
 SWAKS = shutil.which("swaks")
 MSMTP = shutil.which("msmtp")
@@ -34,8 +35,8 @@ SCANNER = ("scanner@contoso.com", "Scan#2026")
 ALEX = ("alex@contoso.com", "Alex#2026")
 RUN_TIMEOUT_S = 30
 
-needs_swaks = pytest.mark.skipif(SWAKS is None, reason="swaks is not installed (apt-get install swaks)")
-needs_msmtp = pytest.mark.skipif(MSMTP is None, reason="msmtp is not installed (apt-get install msmtp)")
+needs_swaks = needs("swaks")
+needs_msmtp = needs("msmtp")
 
 
 @pytest.fixture

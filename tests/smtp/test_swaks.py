@@ -34,11 +34,12 @@ import pytest
 from mailflow_lab import Lab
 from mailflow_lab.policy import replies as R
 from mailflow_lab.world.model import InboundConnector
+from real_clients import needs
 
 SWAKS = shutil.which("swaks")
 RUN_TIMEOUT_S = 30
 
-pytestmark = pytest.mark.skipif(SWAKS is None, reason="swaks is not installed (apt-get install swaks)")
+pytestmark = needs("swaks")
 
 SUBMISSION = ("smtp.office365.com", 587)
 LEGACY = ("smtp-legacy.office365.com", 587)
