@@ -62,13 +62,18 @@ _LINE = re.compile(r"^([2-5][0-9][0-9])(?:[ -]|$)")
 _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?: (.*))?$", re.DOTALL)
 
 
+def takes_diagnostics(line: str) -> bool:
+    """Whether a reply line gets the diagnostic suffix: errors (4xx, 5xx) only."""
+    return line[:1] in ("4", "5")
+
+
 def with_diagnostics(line: str, host: str, when: str, session_id: str) -> str:
     """An error reply (4xx, 5xx) as Exchange Online sends it: ending `[<host> <when> <session id>]`.
 
     The catalogue's texts carry no suffix: it is added as a reply goes out. Lab choice: a reply ending in
     `[Hostname=...]` (SendAs, concurrent connections: the older form, still seen) is sent as is.
     """
-    if line[:1] not in ("4", "5"):
+    if not takes_diagnostics(line):
         return line
     if line.endswith("]") and "[Hostname=" in line:
         return line

@@ -4,16 +4,19 @@ Checked against aiosmtpd 1.4.6 and CPython 3.11 (tests/hostile and tests/smtp/te
 one of them changes shape). Besides the two helpers and aiosmtpd's BOGUS_LIMIT below, LabSMTP overrides
 these private aiosmtpd hooks by name: `_handle_client` (refuse before the banner), `_timeout_cb`
 (Exchange's idle reply), `_call_handler_hook` (address checks before any handler), `_smtp_methods`
-(command counting),
-`_create_session` / `_create_envelope`, and reads `_reader`, `_writer`, `_handler_coroutine`,
-`_original_transport`, `_tls_protocol`, `_reset_timeout` and `_set_rset_state`.
+(command counting: one table per class, see `command_table`), `__dir__` (see `hook_names`),
+`_create_session` / `_create_envelope`, `_getaddr` (see `getaddr`), and reads `_reader`, `_writer`,
+`_handler_coroutine`, `_original_transport`, `_tls_protocol`, `_reset_timeout` and `_set_rset_state`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import asyncio.sslproto as sslproto
+import functools
+import re
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import aiosmtpd.smtp
@@ -25,6 +28,50 @@ from ..policy.session import MAX_PROTOCOL_ERRORS
 # (MaxProtocolErrors, policy/session.py) and closes first, so that the fifth unknown command is answered
 # with its own echo, as Exchange answers it, before the 421.
 aiosmtpd.smtp.BOGUS_LIMIT = MAX_PROTOCOL_ERRORS + 1
+
+
+# What aiosmtpd's SMTP.__init__ looks up by name on the session and on the handler, on every connection:
+# `inspect.getmembers` (auth_*) and `dir()` (smtp_*, handle_*) over every attribute of both objects. That
+# was a tenth of the lab's CPU per message (issue 22). LabSMTP and EndpointHandler answer `dir()` with
+# these names only, found once per class, so the tables aiosmtpd builds are the same and cost little.
+_HOOK_PREFIXES = ("smtp_", "auth_", "handle_")
+
+
+@functools.cache
+def hook_names(cls: type) -> list[str]:
+    """The smtp_*, auth_* and handle_* names of a class, once per class: what `dir()` of its objects says."""
+    return sorted(name for name in dir(cls) if name.startswith(_HOOK_PREFIXES))
+
+
+@functools.cache
+def command_table(cls: type, dispatch: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """aiosmtpd's `_smtp_methods` for a class, built once: command name -> `dispatch(name, method)`, an
+    unbound function each connection binds to itself (so one dispatch wraps every command)."""
+    return {
+        name.removeprefix("smtp_"): dispatch(name.removeprefix("smtp_"), getattr(cls, name))
+        for name in hook_names(cls)
+        if name.startswith("smtp_")
+    }
+
+
+# RFC 5321 §4.1.2 paths as nearly every client sends them: <dot-atom@domain>, then parameters or nothing.
+# aiosmtpd parses every path with the email package's header parser (and defines a typing.Protocol class
+# on each call), a tenth of the lab's CPU per message; these are answered the same way at a fraction of
+# the cost (tests/smtp/test_getaddr.py compares the two), and everything else still goes to aiosmtpd.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOMAIN = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_SIMPLE_PATH = re.compile(rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@{_DOMAIN})>[ \t]*(?![(\s])")
+
+
+def getaddr(smtp: aiosmtpd.smtp.SMTP, arg: str) -> tuple[str | None, str | None]:
+    """aiosmtpd's `SMTP._getaddr` (an address and the rest of the line), quick for plain paths."""
+    match = _SIMPLE_PATH.match(arg)
+    if match is None:
+        return aiosmtpd.smtp.SMTP._getaddr(smtp, arg)
+    address = match[1]
+    if smtp.local_part_limit and len(address.rpartition("@")[0]) > smtp.local_part_limit:
+        return None, None
+    return address, arg[match.end() :]
 
 
 def drop_buffered_input(reader: asyncio.StreamReader | None) -> None:

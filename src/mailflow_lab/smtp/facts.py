@@ -9,6 +9,7 @@ from aiosmtpd.smtp import Envelope, TLSSetupException
 
 from ..delivery.transport import Incoming
 from ..policy import replies as R
+from . import compat
 
 if TYPE_CHECKING:
     from .protocol import LabSMTP
@@ -46,6 +47,10 @@ class EndpointHandler:
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd looks up the handle_* and auth_* hooks through dir() on every connection (compat.py).
+        return compat.hook_names(type(self))
 
     def default_client_ip(self) -> str:
         """Without XCLIENT a client is taken to be behind the office's NAT address (DESIGN.md)."""

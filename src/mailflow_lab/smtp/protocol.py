@@ -7,6 +7,7 @@ import collections
 import functools
 import secrets
 from collections.abc import Awaitable, Callable
+from types import MethodType
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
@@ -72,8 +73,16 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
         self.record: SessionRecord | None = None  # what this session shows of its client (sessions.py)
         self._verb: str | None = None  # the command being answered, for the record
         self._first_bytes = True  # nothing read yet on this connection
-        # Every command counts against SessionLimits.max_commands (unknown ones count as protocol errors).
-        self._smtp_methods = {name: self._counted(method) for name, method in self._smtp_methods.items()}
+        # Every command counts against SessionLimits.max_commands (unknown ones count as protocol errors):
+        # one counting dispatch per class (compat.command_table), bound to this connection.
+        table = compat.command_table(type(self), _counting)
+        self._smtp_methods = {name: MethodType(counted, self) for name, counted in table.items()}
+
+    def __dir__(self) -> list[str]:
+        return compat.hook_names(type(self))
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        return compat.getaddr(self, arg)
 
     # -- connection --------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -177,23 +186,10 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
     def _line(self, status: Any) -> str:
         """A reply in Exchange's words; on a Microsoft endpoint an error ends `[<host> <time> <id>]`."""
         line = translate.reply_line(status, self._command)
-        if self._diagnostic_host is None:
+        if self._diagnostic_host is None or not R.takes_diagnostics(line):
             return line
         when = dates.diagnostic_time(self.event_handler.runtime.clock.now())
         return R.with_diagnostics(line, self._diagnostic_host, when, self.session_id)
-
-    def _counted(self, method: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
-        @functools.wraps(method)
-        async def counted(arg: Any) -> None:
-            self._commands += 1
-            self._verb = method.__name__.removeprefix("smtp_")
-            refusal = limits_policy.command_refusal(self._commands, self.limits)
-            if refusal is not None:
-                await self.refuse_and_close(refusal.reply)
-                return
-            await method(arg)
-
-        return counted
 
     def ehlo_reply(self, lines: list[str]) -> list[str]:
         """A multi-line 250 EHLO reply; XCLIENT is listed only when the lab was told to (swaks needs it)."""
@@ -379,3 +375,19 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
 
 
 __all__ = ["AuthResult", "ConnectionFacts", "EndpointHandler", "LabSMTP", "reverse_path"]
+
+
+def _counting(verb: str, method: Callable[[LabSMTP, Any], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """The one dispatch of every command: count it (SessionLimits.max_commands), note it, then run it."""
+
+    @functools.wraps(method)
+    async def counted(self: LabSMTP, arg: Any) -> None:
+        self._commands += 1
+        self._verb = verb
+        refusal = limits_policy.command_refusal(self._commands, self.limits)
+        if refusal is not None:
+            await self.refuse_and_close(refusal.reply)
+            return
+        await method(self, arg)
+
+    return counted

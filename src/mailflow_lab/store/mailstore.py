@@ -6,7 +6,6 @@ import contextlib
 import glob
 import itertools
 import mailbox
-import os
 import re
 import shutil
 import threading
@@ -16,6 +15,8 @@ from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import cast
+
+from .groupsync import GroupSyncs, fsync_dir
 
 INBOX = "Inbox"
 JUNK = "Junk Email"
@@ -39,15 +40,6 @@ def _path_part(kind: str, value: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValueError(f"{kind} {value!r} contains control characters")
     return value
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a directory's entries (a renamed or created file) durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _header_value(value: str) -> bytes:
@@ -83,6 +75,7 @@ class MailStore:
         self._sequence: dict[tuple[Path, str], int] = {}  # delivery order of keys written by this store
         self._ready: set[Path] = set()  # Maildirs known to exist, their directory entries synced
         self._journal = threading.local()  # per thread: what the transaction being written has written
+        self._syncs = GroupSyncs()  # one shared sync per new/ folder (group commit)
 
     # -- paths ---------------------------------------------------------------------------------
 
@@ -121,8 +114,8 @@ class MailStore:
                     created.append(path / sub)
             if created:
                 for new_dir in {*created, path}:
-                    _fsync_dir(new_dir)
-                _fsync_dir(min(created, key=lambda p: len(p.parts)).parent)
+                    fsync_dir(new_dir)
+                fsync_dir(min(created, key=lambda p: len(p.parts)).parent)
             self._ready.add(path)
         return mailbox.Maildir(path, factory=None, create=False)
 
@@ -131,13 +124,17 @@ class MailStore:
             raise TypeError(f"a message is bytes, not {type(message).__name__}")
         with self._lock:
             maildir = self._open_for_write(path)
-            for attempt in range(_ADD_ATTEMPTS):
-                try:
-                    key = maildir.add(bytes(message))  # tmp/ -> fsync -> link into new/
-                    break
-                except mailbox.ExternalClashError:
-                    if attempt == _ADD_ATTEMPTS - 1:
-                        raise
+        # Written and synced outside the lock, so that deliveries running at once write their files side
+        # by side and share the file system's journal commits; a clash of unique names (two threads in
+        # the same microsecond) is retried with a new name.
+        for attempt in range(_ADD_ATTEMPTS):
+            try:
+                key = maildir.add(bytes(message))  # tmp/ -> fsync -> link into new/
+                break
+            except mailbox.ExternalClashError:
+                if attempt == _ADD_ATTEMPTS - 1:
+                    raise
+        with self._lock:
             self._sequence[(path, key)] = next(self._counter)
         written: list[tuple[Path, str]] | None = getattr(self._journal, "written", None)
         if written is not None:
@@ -145,8 +142,9 @@ class MailStore:
         # The stdlib syncs the file (its data and inode) before linking it into new/; syncing new/
         # makes that link durable, so the message survives a crash once we return (and SMTP says 250).
         # The linked name is the same inode: syncing the file again would only cost time. Outside the
-        # lock, so deliveries running at once share the file system's journal commits.
-        _fsync_dir(path / "new")
+        # lock, and shared (group commit): deliveries linked into the same new/ while a sync of it runs
+        # are covered together by the next one.
+        self._syncs.sync(path / "new")
         return key
 
     @contextlib.contextmanager
@@ -160,6 +158,10 @@ class MailStore:
         finally:
             self._journal.written = None
 
+    def sync_counts(self) -> tuple[int, int]:
+        """(syncs of new/ folders run, deliveries and removals they made durable): group commit at work."""
+        return self._syncs.counts()
+
     def discard(self, written: list[tuple[Path, str]]) -> None:
         """Remove messages this store wrote (recording()), each removal synced."""
         for path, key in written:
@@ -169,7 +171,7 @@ class MailStore:
                 except (KeyError, FileNotFoundError):
                     pass
                 self._sequence.pop((path, key), None)
-            _fsync_dir(path / "new")
+            self._syncs.sync(path / "new")
 
     def clear(self) -> None:
         """Remove every mailbox folder and the quarantine (a lab reset): the store starts empty again."""
@@ -178,6 +180,7 @@ class MailStore:
                 shutil.rmtree(self.root / part, ignore_errors=True)
             self._sequence.clear()
             self._ready.clear()
+            self._syncs.clear()
 
     def deliver(self, address: str, folder: str, message: bytes) -> str:
         """File a raw message into ``address``'s ``folder`` (made on first use); returns the Maildir key."""

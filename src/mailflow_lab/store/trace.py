@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .groupsync import GroupSync, fsync_dir, fsync_file
+
 # Detail events and delivery statuses as Get-MessageTraceDetail / Get-MessageTrace report them
 # (MicrosoftDocs office-docs-powershell: Get-MessageTrace, Get-MessageTraceV2).
 EVENTS = frozenset({"RECEIVE", "SUBMIT", "SEND", "DELIVER", "FAIL", "DEFER", "EXPAND", "TRANSFER", "SPAM"})
@@ -159,6 +161,7 @@ class MessageTrace:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._batch = threading.local()  # depth of batched() blocks in this thread, and a sync owed
+        self._group = GroupSync(lambda: fsync_file(self.path))
         self._records: dict[tuple[str, str], TraceRecord] = {}
         self._order: dict[tuple[str, str], int] = {}
 
@@ -240,18 +243,11 @@ class MessageTrace:
         finally:
             os.close(fd)
         if new_file:
-            dir_fd = os.open(self.path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            fsync_dir(self.path.parent)
 
     def _sync(self) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        # Group commit: threads ending their batched() blocks at once share one fsync of the file.
+        self._group.sync()
 
     # -- the API -------------------------------------------------------------------------------
 

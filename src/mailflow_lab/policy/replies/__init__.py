@@ -5,11 +5,12 @@ The one catalogue, kept in topical modules and read as one: `from mailflow_lab.p
 
 from __future__ import annotations
 
-from ..reply import Reply, with_diagnostics, without_diagnostics
+from ..reply import Reply, takes_diagnostics, with_diagnostics, without_diagnostics
 from .hosts import *  # noqa: F403
 from .mx import *  # noqa: F403
 from .peers import *  # noqa: F403
 from .session import *  # noqa: F403
 from .submission import *  # noqa: F403
 
-__all__ = ["Reply", "with_diagnostics", "without_diagnostics"]  # the type and its wire form: policy/reply.py
+# the type and its wire form: policy/reply.py
+__all__ = ["Reply", "takes_diagnostics", "with_diagnostics", "without_diagnostics"]
