@@ -16,7 +16,8 @@ import asyncio.sslproto as sslproto
 import functools
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from types import MethodType
 from typing import Any
 
 import aiosmtpd.smtp
@@ -72,6 +73,30 @@ def getaddr(smtp: aiosmtpd.smtp.SMTP, arg: str) -> tuple[str | None, str | None]
     if smtp.local_part_limit and len(address.rpartition("@")[0]) > smtp.local_part_limit:
         return None, None
     return address, arg[match.end() :]
+
+
+class CommandTable(Mapping[str, Any]):
+    """aiosmtpd's `_smtp_methods` for one connection: the class's `command_table`, bound as looked up
+    (a dict of bound methods per connection held 1.4 KB of every idle connection)."""
+
+    __slots__ = ("_session", "_table")
+
+    def __init__(self, session: object, table: dict[str, Any]) -> None:
+        self._session = session
+        self._table = table
+
+    def __getitem__(self, name: str) -> Any:
+        return MethodType(self._table[name], self._session)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        function = self._table.get(name)
+        return default if function is None else MethodType(function, self._session)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
 
 
 def drop_buffered_input(reader: asyncio.StreamReader | None) -> None:

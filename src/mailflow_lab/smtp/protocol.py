@@ -7,7 +7,6 @@ import collections
 import functools
 import secrets
 from collections.abc import Awaitable, Callable
-from types import MethodType
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
@@ -75,8 +74,7 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
         self._first_bytes = True  # nothing read yet on this connection
         # Every command counts against SessionLimits.max_commands (unknown ones count as protocol errors):
         # one counting dispatch per class (compat.command_table), bound to this connection.
-        table = compat.command_table(type(self), _counting)
-        self._smtp_methods = {name: MethodType(counted, self) for name, counted in table.items()}
+        self._smtp_methods = compat.CommandTable(self, compat.command_table(type(self), _counting))
 
     def __dir__(self) -> list[str]:
         return compat.hook_names(type(self))
