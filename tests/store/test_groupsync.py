@@ -1,4 +1,4 @@
-"""Group commit (store/groupsync.py): shared syncs that still cover every write made before sync() was called."""
+"""Group commit (store/groupsync.py): shared syncs, each still covering every write made before sync()."""
 
 from __future__ import annotations
 

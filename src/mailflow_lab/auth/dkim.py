@@ -245,8 +245,13 @@ def _clean(exc: object) -> str:
 # -- reading header fields (enough to report d= and s= even when dkimpy gives up) ---------------
 
 
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
 def _header_fields(message: bytes) -> list[tuple[str, bytes]]:
-    head = re.split(rb"\r?\n\r?\n", message, maxsplit=1)[0]
+    # The header block only: searched, not split, so a large body is neither copied nor held under the GIL.
+    end = _BLANK_LINE.search(message)
+    head = message[: end.start()] if end is not None else message
     fields: list[tuple[str, bytes]] = []
     for line in re.split(rb"\r?\n", head):
         if line[:1] in (b" ", b"\t") and fields:
