@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import smtplib
 from pathlib import Path
 
+from mailflow_lab import Lab
 from mailflow_lab.delivery.headers import strip_headers
+from mailflow_lab.smtp.spool import SPOOL_ABOVE
 from mailflow_lab.store.mailstore import MailStore
 
 MESSAGE = (
@@ -29,3 +32,16 @@ def test_stripping_drops_the_header_and_its_folded_lines_and_keeps_the_rest() ->
     stripped = strip_headers(MESSAGE, "Bcc")
     assert stripped == b"From: a@contoso.com\r\nSubject: s\r\n\r\nbody\r\n.dot\nlf only\r\n"
     assert isinstance(stripped, bytes)
+
+
+def test_a_message_larger_than_the_spool_threshold_arrives_whole(lab: Lab) -> None:
+    """Over SPOOL_ABOVE, DATA keeps the message in a scratch file; the copy filed is still byte for byte."""
+    body = b"".join(f"{n:08d} ".encode() + b"y" * 90 + b"\r\n" for n in range(60_000))  # about 6 MB
+    body += b"..a line that starts with dots\r\n"
+    assert len(body) > SPOOL_ABOVE
+    message = b"From: app@contoso.com\r\nTo: alex@contoso.com\r\nSubject: big one\r\n\r\n" + body
+    with smtplib.SMTP(*lab.endpoint(lab.mx_host, 25), local_hostname="app.contoso.com") as client:
+        client.sendmail("app@contoso.com", ["alex@contoso.com"], message)
+    mailbox = lab.runtime.store.root / "mailboxes" / "alex@contoso.com"
+    [filed] = [path for path in mailbox.glob("*/new/*")]
+    assert filed.read_bytes().endswith(b"Subject: big one\r\n\r\n" + body)

@@ -12,6 +12,8 @@ from email.parser import Parser
 from email.policy import compat32
 from email.policy import default as default_policy
 
+from ..store import joining
+
 
 def headers_of(content: bytes) -> tuple[str, str, str]:
     """(Subject, From address, Message-ID) read from the header block."""
@@ -83,7 +85,8 @@ def strip_headers(content: bytes, prefix: str) -> bytes:
 
 def prepend(content: bytes, lines: list[str]) -> bytes:
     """The message with these header lines (each without its final CRLF, folded here) put on top."""
-    return ("\r\n".join(fold(line) for line in lines) + "\r\n").encode("utf-8") + content
+    head = ("\r\n".join(fold(line) for line in lines) + "\r\n").encode("utf-8")
+    return joining.join((head, content))  # a large message is copied without holding the GIL
 
 
 def header_value(content: bytes, name: str) -> str | None:

@@ -9,6 +9,7 @@ from ..policy import chunking as chunking_policy
 from ..policy import replies as R
 from ..policy import session as limits_policy
 from ..policy.session import SessionLimits
+from .spool import Spool
 
 _GONE = object()  # the client left before the end of the data
 
@@ -65,7 +66,13 @@ class DataCommand:
 
     async def _read_message(self) -> Any:
         """The message's bytes; the refusal (a Reply) once all of it is read; or _GONE."""
-        lines: list[bytes] = []
+        spool = Spool()
+        try:
+            return await self._read_into(spool)
+        finally:
+            spool.close()
+
+    async def _read_into(self, lines: Spool) -> Any:
         size = header = 0
         in_header = True
         refusal: R.Reply | None = None
@@ -101,5 +108,5 @@ class DataCommand:
             if refusal is not None:
                 lines.clear()
                 continue
-            lines.append(line[1:] if line.startswith(b".") else line)
-        return refusal if refusal is not None else b"".join(lines)
+            lines.add(line[1:] if line.startswith(b".") else line)
+        return refusal if refusal is not None else await lines.content()
