@@ -59,6 +59,16 @@ test: lint unit notebooks
 clients:
 	python3 .ci/install-clients
 
+# The README's real-client table (tests/clients, issue 21): run the client tests (the README check left out:
+# it compares the table about to be rewritten), then write the rows they recorded, from
+# test-output/client-matrix.json, between the client-matrix markers of README.md. Needs `make clients`;
+# refuses a run where a client test was skipped.
+.PHONY: client-matrix
+client-matrix: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/clients \
+		--deselect tests/clients/test_client_matrix.py::test_readme_holds_this_runs_matrix
+	$(BIN)/python tests/clients/matrix_table.py --update README.md
+
 # The lab next to its building blocks (bare aiosmtpd, Postfix's smtp-sink when installed), measured
 # side by side on loopback: prints a table and writes bench/results.json. About four minutes.
 # Ten minutes of mixed hostile and normal traffic against `mailflow-lab serve` (issue 18): every 250'd
