@@ -106,15 +106,23 @@ class MailStore:
         return path
 
     def _folder_dir(self, address: str, folder: str) -> Path:
-        path = self._mailbox_dir(address) / _path_part("folder", folder)
+        # One check of the whole path: resolving it follows a symlink in the mailbox part as well.
+        path = self.root / "mailboxes" / self.normalise_address(address) / _path_part("folder", folder)
         self._check_inside(path)
         return path
 
     def _check_inside(self, path: Path) -> None:
         # Belt and braces after _path_part: also refuses a symlink planted inside the store.
-        root = self.root.resolve()
+        root = self._resolved_root()
         if not path.resolve().is_relative_to(root):
             raise ValueError(f"{path} is outside the mail store {root}")
+
+    def _resolved_root(self) -> Path:
+        """The store's root with its symlinks resolved, found once (it is the lab's own state folder)."""
+        resolved: Path | None = getattr(self, "_root_resolved", None)
+        if resolved is None:
+            resolved = self._root_resolved = self.root.resolve()
+        return resolved
 
     # -- writing -------------------------------------------------------------------------------
 
