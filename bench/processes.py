@@ -20,7 +20,13 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 class ServerProcess:
     """``python -m bench.servers KIND`` in its own process, so the client never shares its interpreter."""
 
-    def __init__(self, kind: str, lifetime_s: float = 900.0, per_address: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        lifetime_s: float = 900.0,
+        per_address: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.kind = kind
         command = [sys.executable, "-m", "bench.servers", kind, "--lifetime", str(lifetime_s)]
         if per_address is not None:
@@ -32,6 +38,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             text=True,
             bufsize=1,
+            env={**os.environ, **env} if env else None,
         )
         hello = self._read()
         self.pid: int = hello["pid"]

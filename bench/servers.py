@@ -4,9 +4,10 @@
 
 Prints one JSON line (its pid and endpoints), then answers each command with one JSON line:
 ``advance MINUTES`` moves the lab clock (a no-op for bare servers, so both sides pay the same),
-``status`` reports the process's RSS from /proc/self/status, its CPU time, fsync calls, delivered
-messages and lab errors, ``quit`` (or the end of input) stops the servers. A watchdog ends the
-process after --lifetime.
+``where`` names the mailflow_lab package folder in use, ``status`` reports the process's RSS from
+/proc/self/status, its CPU time, fsync and fdatasync calls (counted by wrapping ``os.fsync`` and
+``os.fdatasync`` in this process), delivered messages and lab errors, ``quit`` (or the end of input)
+stops the servers. A watchdog ends the process after --lifetime.
 
 Each kind serves two endpoints, ``submission`` and ``mx``:
 
@@ -14,6 +15,8 @@ Each kind serves two endpoints, ``submission`` and ``mx``:
 - ``bare``: two aiosmtpd Controllers holding the same dialogues with a handler that does nothing:
   STARTTLS (required, the lab's own submission TLS context) and AUTH LOGIN with an authenticator
   that accepts; and plain SMTP.
+Bare servers take messages up to the lab's advertised SIZE (150 MB), so a large upload costs both alike.
+
 - ``durable``: as ``bare``, but the handler writes each message to a Maildir and syncs it (the file,
   then ``new/``) before 250, off the event loop: the least a server must do to keep the lab's promise
   that 250 means "on disk".
@@ -28,6 +31,7 @@ import json
 import logging
 import mailbox
 import os
+import resource
 import shutil
 import socket
 import ssl
@@ -38,13 +42,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-FSYNCS = [0]
+FSYNCS = [0]  # fsync and fdatasync calls made in this process, from any thread
+_FSYNCS_LOCK = threading.Lock()
 _real_fsync = os.fsync
+_real_fdatasync = os.fdatasync
+MAX_MESSAGE_SIZE = 157286400  # the lab's advertised SIZE (150 MB), given to the bare servers too
 
 
 def _counting_fsync(fd: int) -> None:
-    FSYNCS[0] += 1
+    with _FSYNCS_LOCK:
+        FSYNCS[0] += 1
     _real_fsync(fd)
+
+
+def _counting_fdatasync(fd: int) -> None:
+    with _FSYNCS_LOCK:
+        FSYNCS[0] += 1
+    _real_fdatasync(fd)
+
+
+def raise_open_files() -> int:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit (500 sessions need 500+ descriptors)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            return soft
+        return hard
+    return soft
 
 
 def rss_kb(pid: int | str = "self") -> int:
@@ -125,11 +151,23 @@ def lab_limits(per_address: int | None) -> dict[str, Any]:
         return {}
     from mailflow_lab import Lab
 
-    if "limits" not in inspect.signature(Lab.start).parameters:
-        return {}
-    from mailflow_lab.policy.session import SessionLimits
+    parameters = inspect.signature(Lab.start).parameters
+    options: dict[str, Any] = {}
+    if "limits" in parameters:
+        from mailflow_lab.policy.session import SessionLimits
 
-    return {"limits": SessionLimits(max_connections_per_address=per_address)}
+        options["limits"] = SessionLimits(max_connections_per_address=per_address)
+    if "submission_limits" in parameters:
+        # One benchmark mailbox sends everything: its 3 sessions at once, 30 messages a minute and 10,000
+        # recipients a day (Exchange's) would refuse or defer the concurrent rows. The checks still run.
+        from mailflow_lab.policy.submission import SubmissionLimits
+
+        options["submission_limits"] = SubmissionLimits(
+            messages_per_minute=10**9,
+            recipients_per_day=10**9,
+            concurrent_connections_per_mailbox=per_address,
+        )
+    return options
 
 
 def serve_lab(per_address: int | None) -> Served:
@@ -164,6 +202,7 @@ def serve_lab(per_address: int | None) -> Served:
             "deferred": len(lab.runtime.deferred),
             "lab_errors": list(lab.runtime.errors),
             "limits": repr(options.get("limits", "default")),
+            "submission_limits": repr(options.get("submission_limits", "default")),
         }
 
     served.advance, served.extra_status, served.stop = advance, status, lab.stop
@@ -195,8 +234,15 @@ def serve_bare(durable: bool) -> Served:
         auth_require_tls=True,
         authenticator=accept_any,
         auth_exclude_mechanism=["PLAIN"],
+        data_size_limit=MAX_MESSAGE_SIZE,
     )
-    mx = Controller(mx_handler, hostname="127.0.0.1", port=free_port(), server_hostname="bench-mx.invalid")
+    mx = Controller(
+        mx_handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        server_hostname="bench-mx.invalid",
+        data_size_limit=MAX_MESSAGE_SIZE,
+    )
     submission.start()
     mx.start()
     served = Served()
@@ -225,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     watchdog.start()
     # aiosmtpd logs a warning on every AUTH that its own Session.login_data is deprecated: quiet for all.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
+    raise_open_files()
     os.fsync = _counting_fsync  # counts the lab's and the standard library's syncs alike
+    os.fdatasync = _counting_fdatasync
     served = serve_lab(args.per_address) if args.kind == "lab" else serve_bare(durable=args.kind == "durable")
 
     def say(payload: dict[str, Any]) -> None:
@@ -249,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
                         **served.extra_status(),
                     }
                 )
+            elif command == "where":  # which mailflow_lab this process runs (bench.profile --src)
+                module = sys.modules.get("mailflow_lab")
+                folder = Path(module.__file__).parent if module and module.__file__ else None
+                say({"mailflow_lab": str(folder) if folder else None})
             elif command == "quit":
                 break
             else:
