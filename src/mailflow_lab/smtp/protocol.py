@@ -72,6 +72,7 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
         self.record: SessionRecord | None = None  # what this session shows of its client (sessions.py)
         self._verb: str | None = None  # the command being answered, for the record
         self._first_bytes = True  # nothing read yet on this connection
+        self._held: list[str] = []  # the first lines of a multi-line reply, until its last line
         # Every command counts against SessionLimits.max_commands (unknown ones count as protocol errors):
         # one counting dispatch per class (compat.command_table), bound to this connection.
         self._smtp_methods = compat.CommandTable(self, compat.command_table(type(self), _counting))
@@ -170,12 +171,18 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
         line = self._line(status)
         if self.record is not None:
             self.record.reply(self._verb, R.without_echo(line))
+        if line[3:4] == "-":  # a line of a multi-line reply (EHLO's): written with its last line, in one send
+            self._held.append(line)
+            return
+        last = line
+        if self._held:
+            line, self._held = "\r\n".join([*self._held, line]), []
         try:
             await super().push(line)
         except ConnectionError:
             self._hang_up()
             return
-        if limits_policy.is_protocol_error(line):
+        if limits_policy.is_protocol_error(last):
             self._protocol_errors += 1
             refusal = limits_policy.protocol_errors_refusal(self._protocol_errors)
             if refusal is not None:
