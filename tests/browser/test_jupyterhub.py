@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, write_lab_settings
 
 from real_clients import needs, node_modules
 
@@ -55,7 +56,6 @@ CONFIG = ROOT / "deploy" / "jupyterhub_config.py"
 OUTPUT = ROOT / "test-output"
 HUB_OUTPUT = OUTPUT / "hub"
 MEMORY_FILE = OUTPUT / "hub-memory.json"
-CHROMIUM = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which("chromium")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 pytestmark = [
@@ -68,26 +68,6 @@ pytestmark = [
     pytest.mark.skipif(not IS_ROOT, reason="the hub test makes a Unix user per learner: run it as root"),
 ]
 
-# The same flags as tests/browser/test_jupyterlab.py: Chromium stays off the network.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--no-default-browser-check",
-    "--no-proxy-server",
-]
-# Each learner's own JupyterLab settings (in their home): the offline notifications, every cell in the DOM.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-}
 LEARNER_COUNT = 3
 HUB_START_TIMEOUT = 60  # seconds until /hub/api/ answers
 SPAWN_TIMEOUT_MS = 150_000  # logged in, the server spawned, JupyterLab loaded and the kernel idle
@@ -113,10 +93,7 @@ def _run(*command: str) -> None:
 
 
 def _write_settings(home: Path, uid: int, gid: int) -> None:
-    for plugin, values in LAB_SETTINGS.items():
-        path = home / ".jupyter" / "lab" / "user-settings" / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
+    write_lab_settings(home / ".jupyter" / "lab" / "user-settings")
     for folder, dirs, files in os.walk(home / ".jupyter"):
         for name in [*dirs, *files, "."]:
             os.chown(os.path.join(folder, name), uid, gid)

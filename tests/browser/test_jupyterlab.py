@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, write_lab_settings
 
 from mailflow_lab.policy.advice import QUESTIONS, TITLES, DeviceFacts, recommend
 from mailflow_lab.ui.wizard import CONNECTOR_BY_IP, EXTERNAL_RECIPIENT
@@ -39,13 +40,6 @@ NOTEBOOK = "05-choose-an-option.ipynb"
 OUTPUT = ROOT / "test-output" / "browser"
 
 
-def _chromium() -> str | None:
-    if os.access("/usr/bin/chromium", os.X_OK):
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
-
-
-CHROMIUM = _chromium()
 pytestmark = [
     pytest.mark.slow,
     needs("chromium"),
@@ -55,26 +49,6 @@ pytestmark = [
     ),
 ]
 
-# Flags that keep Chromium off the network: this machine's network is closed, loopback is all it needs.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--no-default-browser-check",
-    "--no-proxy-server",
-]
-# JupyterLab settings that keep the front end offline and every cell in the DOM (no windowing).
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-}
 SERVER_START_TIMEOUT = 60  # seconds until /api/status answers
 KERNEL_START_TIMEOUT_MS = 60_000  # the page loaded and the notebook's kernel connected
 RUN_TIMEOUT_MS = 90_000  # the notebook's cells, up to the one that stops its labs
@@ -109,13 +83,6 @@ def _status(url: str, token: str) -> dict[str, Any] | None:
         return None
 
 
-def _write_settings(settings_dir: Path) -> None:
-    for plugin, values in LAB_SETTINGS.items():
-        path = settings_dir / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to JupyterLab (it shuts its kernels down), then SIGKILL to its own process group."""
     if process.poll() is None:
@@ -145,7 +112,7 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, *, solutions: bool) -> Iter
     }
     for path in dirs.values():
         path.mkdir()
-    _write_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
+    write_lab_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
     env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
     env |= {"MAILFLOW_LAB_SOLUTIONS": "1" if solutions else "0", "MPLBACKEND": "Agg"}
     env |= {"NO_PROXY": "127.0.0.1,localhost", "MAILFLOW_LAB_PROGRESS": str(home / "progress.json")}

@@ -10,6 +10,7 @@ as the README table; a test asking for ``finished_matrix`` runs after all others
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,9 @@ from mailflow_lab import Lab
 
 HERE = Path(__file__).resolve().parent
 MATRIX_JSON = HERE.parents[1] / "test-output" / "client-matrix.json"
+
+# The tests import their shared constants as `clients_kit` (--import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @dataclass

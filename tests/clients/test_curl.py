@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from clients_kit import ALEX, MX, RUN_TIMEOUT_S, SCANNER, SUBMISSION, SUFFIX
 
 from mailflow_lab import Lab
 from mailflow_lab.policy import replies as R
@@ -26,13 +27,6 @@ from real_clients import executable, needs
 pytestmark = needs("curl")
 
 CURL = executable("curl") or "curl"
-SUBMISSION = ("smtp.office365.com", 587)
-MX = ("contoso-com.mail.protection.outlook.com", 25)
-SCANNER = ("scanner@contoso.com", "Scan#2026")
-ALEX = ("alex@contoso.com", "Alex#2026")
-RUN_TIMEOUT_S = 30
-# The diagnostic suffix every Microsoft 365 error reply ends with: [<host> <UTC time> <session id>].
-SUFFIX = r" \[\S+\.(?:PROD\.OUTLOOK\.COM|prod\.protection\.outlook\.com) \S+Z [0-9A-F]{16}\]"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clients_kit import ALEX, MX, RUN_TIMEOUT_S, SCANNER, SUBMISSION, SUFFIX
 
 from mailflow_lab import Lab
 from mailflow_lab.policy import replies as R
@@ -28,12 +29,6 @@ from real_clients import executable, needs, node_modules
 pytestmark = needs("node")
 
 NODE = executable("node") or "node"
-SUBMISSION = ("smtp.office365.com", 587)
-MX = ("contoso-com.mail.protection.outlook.com", 25)
-SCANNER = ("scanner@contoso.com", "Scan#2026")
-ALEX = ("alex@contoso.com", "Alex#2026")
-RUN_TIMEOUT_S = 30
-SUFFIX = r" \[\S+\.(?:PROD\.OUTLOOK\.COM|prod\.protection\.outlook\.com) \S+Z [0-9A-F]{16}\]"
 
 SCRIPT = """\
 const fs = require('fs');

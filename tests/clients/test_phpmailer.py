@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clients_kit import ALEX, RUN_TIMEOUT_S, SCANNER, SUBMISSION, SUFFIX
 
 from mailflow_lab import Lab
 from mailflow_lab.policy import replies as R
@@ -32,11 +33,6 @@ from real_clients import executable, needs
 pytestmark = needs("phpmailer")
 
 PHP = executable("php") or "php"
-SUBMISSION = ("smtp.office365.com", 587)
-SCANNER = ("scanner@contoso.com", "Scan#2026")
-ALEX = ("alex@contoso.com", "Alex#2026")
-RUN_TIMEOUT_S = 30
-SUFFIX = r" \[\S+\.PROD\.OUTLOOK\.COM \S+Z [0-9A-F]{16}\]"
 CONNECT_FAILED = "SMTP connect() failed. https://github.com/PHPMailer/PHPMailer/wiki/Troubleshooting"
 
 # send() once as configured; for a failure also with exceptions on, and with SMTPDebug = DEBUG_SERVER into an
