@@ -4,7 +4,7 @@ Checked against aiosmtpd 1.4.6 and CPython 3.11 (tests/hostile and tests/smtp/te
 one of them changes shape). Besides the two helpers and aiosmtpd's BOGUS_LIMIT below, LabSMTP overrides
 these private aiosmtpd hooks by name: `_handle_client` (refuse before the banner), `_timeout_cb`
 (Exchange's idle reply), `_call_handler_hook` (address checks before any handler), `_smtp_methods`
-(command counting: one table per class, see `command_table`), `__dir__` (see `hook_names`),
+(command counting: `CommandTable`), `__dir__` (see `hook_names`),
 `_create_session` / `_create_envelope`, `_getaddr` (see `getaddr`), and reads `_reader`, `_writer`,
 `_handler_coroutine`, `_original_transport`, `_tls_protocol`, `_reset_timeout` and `_set_rset_state`.
 """
@@ -17,7 +17,6 @@ import functools
 import re
 import ssl
 from collections.abc import Callable, Iterator, Mapping
-from types import MethodType
 from typing import Any
 
 import aiosmtpd.smtp
@@ -45,14 +44,38 @@ def hook_names(cls: type) -> list[str]:
 
 
 @functools.cache
-def command_table(cls: type, dispatch: Callable[[str, Any], Any]) -> dict[str, Any]:
-    """aiosmtpd's `_smtp_methods` for a class, built once: command name -> `dispatch(name, method)`, an
-    unbound function each connection binds to itself (so one dispatch wraps every command)."""
-    return {
-        name.removeprefix("smtp_"): dispatch(name.removeprefix("smtp_"), getattr(cls, name))
-        for name in hook_names(cls)
-        if name.startswith("smtp_")
-    }
+def command_names(cls: type) -> tuple[str, ...]:
+    """The SMTP commands a class answers (its smtp_* methods), found once per class."""
+    return tuple(name.removeprefix("smtp_") for name in hook_names(cls) if name.startswith("smtp_"))
+
+
+class CommandTable(Mapping[str, Any]):
+    """aiosmtpd's `_smtp_methods` for one connection: its commands, each looked up when it is used and
+    handed to one `dispatch(session, verb, method, arg)` coroutine function (which counts it). A dict of
+    wrapped bound methods per connection cost a tenth of the CPU of a short session and 1.4 KB of every
+    idle one; looking the method up at use keeps a method replaced on the class (a test's) in force."""
+
+    __slots__ = ("_dispatch", "_names", "_session")
+
+    def __init__(self, session: object, dispatch: Callable[..., Any]) -> None:
+        self._session = session
+        self._dispatch = dispatch
+        self._names = command_names(type(session))
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        method = getattr(self._session, f"smtp_{name}")
+        return functools.partial(self._dispatch, self._session, name, method)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._names else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 # RFC 5321 §4.1.2 paths as nearly every client sends them: <dot-atom@domain>, then parameters or nothing.
@@ -73,30 +96,6 @@ def getaddr(smtp: aiosmtpd.smtp.SMTP, arg: str) -> tuple[str | None, str | None]
     if smtp.local_part_limit and len(address.rpartition("@")[0]) > smtp.local_part_limit:
         return None, None
     return address, arg[match.end() :]
-
-
-class CommandTable(Mapping[str, Any]):
-    """aiosmtpd's `_smtp_methods` for one connection: the class's `command_table`, bound as looked up
-    (a dict of bound methods per connection held 1.4 KB of every idle connection)."""
-
-    __slots__ = ("_session", "_table")
-
-    def __init__(self, session: object, table: dict[str, Any]) -> None:
-        self._session = session
-        self._table = table
-
-    def __getitem__(self, name: str) -> Any:
-        return MethodType(self._table[name], self._session)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        function = self._table.get(name)
-        return default if function is None else MethodType(function, self._session)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table)
-
-    def __len__(self) -> int:
-        return len(self._table)
 
 
 def drop_buffered_input(reader: asyncio.StreamReader | None) -> None:

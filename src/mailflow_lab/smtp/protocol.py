@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -74,8 +73,8 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
         self._first_bytes = True  # nothing read yet on this connection
         self._held: list[str] = []  # the first lines of a multi-line reply, until its last line
         # Every command counts against SessionLimits.max_commands (unknown ones count as protocol errors):
-        # one counting dispatch per class (compat.command_table), bound to this connection.
-        self._smtp_methods = compat.CommandTable(self, compat.command_table(type(self), _counting))
+        # one counting dispatch (compat.CommandTable).
+        self._smtp_methods = compat.CommandTable(self, _counted)
 
     def __dir__(self) -> list[str]:
         return compat.hook_names(type(self))
@@ -382,17 +381,12 @@ class LabSMTP(SessionRecording, SessionTimers, DataCommand, Chunking, XclientCom
 __all__ = ["AuthResult", "ConnectionFacts", "EndpointHandler", "LabSMTP", "reverse_path"]
 
 
-def _counting(verb: str, method: Callable[[LabSMTP, Any], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+async def _counted(self: LabSMTP, verb: str, method: Callable[[Any], Awaitable[None]], arg: Any) -> None:
     """The one dispatch of every command: count it (SessionLimits.max_commands), note it, then run it."""
-
-    @functools.wraps(method)
-    async def counted(self: LabSMTP, arg: Any) -> None:
-        self._commands += 1
-        self._verb = verb
-        refusal = limits_policy.command_refusal(self._commands, self.limits)
-        if refusal is not None:
-            await self.refuse_and_close(refusal.reply)
-            return
-        await method(self, arg)
-
-    return counted
+    self._commands += 1
+    self._verb = verb
+    refusal = limits_policy.command_refusal(self._commands, self.limits)
+    if refusal is not None:
+        await self.refuse_and_close(refusal.reply)
+        return
+    await method(arg)
