@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 
 import pytest
 from aiosmtpd.smtp import SMTP
@@ -17,8 +18,14 @@ class _Handler:
 
 
 @pytest.fixture(scope="module")
-def smtp() -> SMTP:
-    return SMTP(_Handler())
+def smtp() -> Iterator[SMTP]:
+    # aiosmtpd makes an event loop of its own when given none; this one is closed after the module (a loop
+    # left for the garbage collector warns at some later test, wherever collection happens to run).
+    loop = asyncio.new_event_loop()
+    try:
+        yield SMTP(_Handler(), loop=loop)
+    finally:
+        loop.close()
 
 
 ATOM = st.text("abcXYZ019!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=8)
