@@ -86,6 +86,7 @@ class MailStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._resolved_root = self.root.resolve()  # the lab's own state folder: resolved once
         self._lock = threading.Lock()
         self._counter = itertools.count()
         self._sequence: dict[tuple[Path, str], int] = {}  # delivery order of keys written by this store
@@ -113,16 +114,9 @@ class MailStore:
 
     def _check_inside(self, path: Path) -> None:
         # Belt and braces after _path_part: also refuses a symlink planted inside the store.
-        root = self._resolved_root()
+        root = self._resolved_root
         if not path.resolve().is_relative_to(root):
             raise ValueError(f"{path} is outside the mail store {root}")
-
-    def _resolved_root(self) -> Path:
-        """The store's root with its symlinks resolved, found once (it is the lab's own state folder)."""
-        resolved: Path | None = getattr(self, "_root_resolved", None)
-        if resolved is None:
-            resolved = self._root_resolved = self.root.resolve()
-        return resolved
 
     # -- writing -------------------------------------------------------------------------------
 
